@@ -1,0 +1,40 @@
+"""Figure pipeline: recipes registered by name, built per language with a manifest.
+
+Use ``cvnotes figures`` on the command line, or :func:`build_figures` from Python.
+"""
+
+from cvnotes.figures.build import (
+    FigureBuildError,
+    RecipeResult,
+    build_figures,
+    figure_path,
+    read_manifest,
+    run_recipe,
+)
+from cvnotes.figures.registry import (
+    PROFILES,
+    Recipe,
+    RecipeContext,
+    RecipeOutput,
+    UnknownRecipeError,
+    get_recipe,
+    recipe,
+    registered_recipes,
+)
+
+__all__ = [
+    "PROFILES",
+    "FigureBuildError",
+    "Recipe",
+    "RecipeContext",
+    "RecipeOutput",
+    "RecipeResult",
+    "UnknownRecipeError",
+    "build_figures",
+    "figure_path",
+    "get_recipe",
+    "read_manifest",
+    "recipe",
+    "registered_recipes",
+    "run_recipe",
+]

@@ -1,0 +1,297 @@
+"""Figure builder: runs recipes, writes both languages atomically, keeps a manifest.
+
+Each recipe's output goes to ``<out_dir>/<name>.<lang>.png``; the manifest
+``<out_dir>/manifest.json`` records, per recipe, the cache key, parameters,
+seed, device, library versions, wall time and the numbers the figure shows.
+
+A recipe reruns only when its cache key changes: the key hashes the source of
+the recipe's module and of the modules it declares, the figure style, its
+parameters, the profile and the versions of the libraries that draw it. All of a
+recipe's files are rendered in memory first and then moved into place with
+``os.replace``, so a recipe that fails, or a build that is interrupted, never
+leaves a half-written figure behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import json
+import logging
+import os
+import platform
+import random
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import torch
+
+from cvnotes.figures import style
+from cvnotes.figures.registry import (
+    PROFILES,
+    Recipe,
+    RecipeContext,
+    RecipeOutput,
+    get_recipe,
+    registered_recipes,
+)
+
+__all__ = [
+    "FigureBuildError",
+    "RecipeResult",
+    "build_figures",
+    "figure_path",
+    "read_manifest",
+    "run_recipe",
+]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+FIGURE_FORMAT = "png"
+
+
+class FigureBuildError(RuntimeError):
+    """Raised when one or more recipes fail; no partial file of theirs is left."""
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    """What happened to one recipe in a build."""
+
+    name: str
+    status: str  # "built" or "up to date"
+    outputs: dict[str, Path]
+    wall_time_s: float
+
+
+def figure_path(out_dir: Path, name: str, language: str) -> Path:
+    """Return where the figure of recipe ``name`` in ``language`` is written."""
+    return Path(out_dir) / f"{name}.{language}.{FIGURE_FORMAT}"
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    """Return the manifest in ``out_dir``, or an empty one if there is none yet."""
+    path = Path(out_dir) / MANIFEST_NAME
+    if not path.is_file():
+        return {"version": MANIFEST_VERSION, "recipes": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        log.warning("ignoring unreadable figure manifest %s (%s); all recipes will rerun", path, exc)
+        return {"version": MANIFEST_VERSION, "recipes": {}}
+    if manifest.get("version") != MANIFEST_VERSION:
+        return {"version": MANIFEST_VERSION, "recipes": {}}
+    return manifest
+
+
+def _library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def _cache_key(recipe: Recipe, profile: str) -> str:
+    hasher = hashlib.sha256()
+    modules = [inspect.getmodule(recipe.function), style, *recipe.code]
+    for module in modules:
+        hasher.update(inspect.getsource(module).encode())
+    hasher.update(json.dumps(dict(recipe.params), sort_keys=True, default=str).encode())
+    hasher.update(f"profile={profile};seed={recipe.seed}".encode())
+    hasher.update(json.dumps(_library_versions(), sort_keys=True).encode())
+    return hasher.hexdigest()
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary file sits in the target directory so os.replace is a rename, not a copy.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class _GlyphLog(logging.Handler):
+    """Collect matplotlib's log records about glyphs a font does not have."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "glyph" in message.lower():
+            self.messages.append(message)
+
+
+@contextlib.contextmanager
+def _no_missing_glyphs(recipe_name: str) -> Iterator[None]:
+    """Raise FigureBuildError when text is drawn with a glyph that no font has.
+
+    Such text would show empty boxes. matplotlib reports it as a warning for
+    ordinary text and as a log record for mathtext, so both are watched.
+    """
+    handler = _GlyphLog()
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
+            yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.messages:
+        raise FigureBuildError(f"recipe {recipe_name!r} drew missing glyphs: {handler.messages[0]}")
+
+
+def run_recipe(
+    name: str, *, profile: str = "quick", offline: bool = False, device: str = "cpu"
+) -> RecipeOutput:
+    """Run one recipe in memory, with its seed and the figure style, and return its output.
+
+    This is what the builder runs before it writes files; notebooks call it to
+    show a figure inline. Figures are ``matplotlib.figure.Figure`` objects that
+    are not attached to pyplot, so nothing needs closing.
+
+    Examples:
+        >>> output = run_recipe("focal-loss-easy-negatives")
+        >>> round(output.metrics["ce_easy_share"], 3)
+        0.893
+    """
+    recipe = get_recipe(name)
+    context = RecipeContext(
+        profile=profile, offline=offline, seed=recipe.seed, params=recipe.params, device=device
+    )
+    _seed_everything(recipe.seed)
+    with style.figure_style(), _no_missing_glyphs(recipe.name):
+        output = recipe.function(context)
+    missing = set(style.LANGUAGES) - set(output.figures)
+    if missing:
+        raise FigureBuildError(f"recipe {recipe.name!r} drew no figure for language(s) {sorted(missing)}")
+    return output
+
+
+def _render(recipe: Recipe, profile: str, offline: bool) -> tuple[dict[str, bytes], dict[str, Any], str]:
+    """Run the recipe and return the PNG bytes per language, its metrics and its device."""
+    output = run_recipe(recipe.name, profile=profile, offline=offline)
+    with _no_missing_glyphs(recipe.name):
+        rendered = {language: output.png(language) for language in style.LANGUAGES}
+    return rendered, output.metrics, "cpu"
+
+
+def _select(names: Sequence[str] | None) -> list[Recipe]:
+    if not names:
+        return list(registered_recipes().values())
+    return [get_recipe(name) for name in names]
+
+
+def build_figures(
+    names: Sequence[str] | None = None,
+    *,
+    out_dir: Path | str,
+    profile: str = "quick",
+    offline: bool = False,
+    force: bool = False,
+    progress: Callable[[list[Recipe]], Iterable[Recipe]] | None = None,
+) -> list[RecipeResult]:
+    """Build the selected recipes (all by default) into ``out_dir``.
+
+    Args:
+        names: Recipe names; ``None`` or empty builds every registered recipe.
+        out_dir: Directory that receives ``<name>.<lang>.png`` and the manifest.
+        profile: ``"quick"`` (CPU, embedded data) or ``"full"`` (downloaded assets).
+        offline: Forbid network access to recipes that would fetch assets.
+        force: Rebuild even when the cache key is unchanged.
+        progress: Optional function that takes the selected recipes and yields them,
+            to drive a progress bar.
+
+    Returns:
+        One :class:`RecipeResult` per selected recipe, in order.
+
+    Raises:
+        UnknownRecipeError: If a name is not registered (before anything runs).
+        ValueError: If ``profile`` is unknown.
+        FigureBuildError: If one or more recipes fail. The others are still
+            built and recorded; the failed ones keep their previous files.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"invalid profile {profile!r}: use one of {', '.join(PROFILES)}")
+    recipes = _select(names)
+    out_dir = Path(out_dir)
+    manifest = read_manifest(out_dir)
+    results: list[RecipeResult] = []
+    failures: list[str] = []
+
+    for recipe in progress(recipes) if progress is not None else recipes:
+        key = _cache_key(recipe, profile)
+        outputs = {language: figure_path(out_dir, recipe.name, language) for language in style.LANGUAGES}
+        entry = manifest["recipes"].get(recipe.name)
+        if (
+            not force
+            and entry is not None
+            and entry.get("key") == key
+            and all(path.is_file() for path in outputs.values())
+        ):
+            results.append(RecipeResult(recipe.name, "up to date", outputs, 0.0))
+            continue
+
+        start = time.perf_counter()
+        try:
+            rendered, metrics, device = _render(recipe, profile, offline)
+        except Exception as exc:  # every recipe failure is collected and re-raised below
+            log.error("recipe %s failed: %s: %s", recipe.name, type(exc).__name__, exc)
+            failures.append(f"{recipe.name}: {type(exc).__name__}: {exc}")
+            continue
+        wall_time = time.perf_counter() - start
+
+        for language, data in rendered.items():
+            _write_atomically(outputs[language], data)
+        manifest["recipes"][recipe.name] = {
+            "key": key,
+            "title": dict(recipe.title),
+            "params": dict(recipe.params),
+            "profile": profile,
+            "offline": offline,
+            "seed": recipe.seed,
+            "device": device,
+            "versions": _library_versions(),
+            "wall_time_s": round(wall_time, 3),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "outputs": {language: path.name for language, path in outputs.items()},
+            "metrics": metrics,
+        }
+        # Rewrite the manifest after each recipe so an interrupted build keeps what it finished.
+        _write_atomically(
+            out_dir / MANIFEST_NAME,
+            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True).encode(),
+        )
+        results.append(RecipeResult(recipe.name, "built", outputs, wall_time))
+
+    if failures:
+        raise FigureBuildError(
+            "figure recipe(s) failed, their previous files are kept:\n  " + "\n  ".join(failures)
+        )
+    return results

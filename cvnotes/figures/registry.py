@@ -1,0 +1,176 @@
+"""Recipe registry: every figure of the site is a plain function registered by name.
+
+A recipe computes its data once and draws one figure per language from it, so
+the Korean and the English figure always show the same numbers. It returns a
+:class:`RecipeOutput`; the builder in :mod:`cvnotes.figures.build` renders,
+writes and records it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, ModuleType
+from typing import Any, Literal
+
+from matplotlib.figure import Figure
+
+from cvnotes.figures.style import figure_style
+
+__all__ = [
+    "PROFILES",
+    "Profile",
+    "Recipe",
+    "RecipeContext",
+    "RecipeOutput",
+    "UnknownRecipeError",
+    "get_recipe",
+    "recipe",
+    "registered_recipes",
+]
+
+Profile = Literal["quick", "full"]
+PROFILES: tuple[str, ...] = ("quick", "full")
+
+# Modules that define recipes; importing one registers its recipes.
+RECIPE_MODULES: tuple[str, ...] = ("cvnotes.figures.focal_loss",)
+
+
+class UnknownRecipeError(KeyError):
+    """Raised when a recipe name is not registered."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class RecipeContext:
+    """What a recipe may read about the build it runs in."""
+
+    profile: Profile
+    offline: bool
+    seed: int
+    params: Mapping[str, Any]
+    # NOTE: every recipe so far runs on the CPU; a GPU profile would set this.
+    device: str = "cpu"
+
+
+@dataclass
+class RecipeOutput:
+    """One figure per language, plus the numbers the figure shows.
+
+    Attributes:
+        figures: A matplotlib figure for each language code (``"ko"``, ``"en"``).
+        metrics: JSON-serialisable numbers computed by the recipe; they go into
+            the manifest so that pages and tests can quote them.
+    """
+
+    figures: dict[str, Figure]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def png(self, language: str) -> bytes:
+        """Render the figure of ``language`` to PNG bytes, in the figure style.
+
+        In a notebook, ``IPython.display.Image(output.png("ko"))`` shows it.
+        """
+        buffer = io.BytesIO()
+        with figure_style():
+            self.figures[language].savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+RecipeFunction = Callable[[RecipeContext], RecipeOutput]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A registered figure recipe.
+
+    Attributes:
+        name: Stable name; it is the output file stem and the manifest key.
+        function: The recipe itself.
+        params: Parameters passed in :class:`RecipeContext`; they are part of
+            the cache key, so changing one reruns the recipe.
+        code: Modules whose source is part of the cache key, besides the
+            recipe's own module (the methods the recipe calls).
+        seed: Seed of torch, numpy and random before the recipe runs.
+        title: Short description in each language, for ``cvnotes figures --list``.
+    """
+
+    name: str
+    function: RecipeFunction
+    params: Mapping[str, Any]
+    code: tuple[ModuleType, ...]
+    seed: int
+    title: Mapping[str, str]
+
+
+_REGISTRY: dict[str, Recipe] = {}
+
+
+def recipe(
+    name: str,
+    *,
+    title: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
+    code: tuple[ModuleType, ...] = (),
+    seed: int = 0,
+) -> Callable[[RecipeFunction], RecipeFunction]:
+    """Register the decorated function as the recipe ``name``.
+
+    Args:
+        name: Stable, lower-case name with hyphens (``"focal-loss-curves"``).
+        title: One-line description per language, e.g. ``{"ko": ..., "en": ...}``.
+        params: Parameters of the figure (JSON-serialisable).
+        code: Modules the recipe depends on, hashed for incremental rebuilds.
+        seed: Random seed set before the recipe runs.
+
+    Raises:
+        ValueError: If the name is already registered by another function.
+    """
+
+    def register(function: RecipeFunction) -> RecipeFunction:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.function.__qualname__ != function.__qualname__:
+            raise ValueError(
+                f"recipe name {name!r} is already registered by {existing.function.__qualname__}"
+            )
+        _REGISTRY[name] = Recipe(
+            name=name,
+            function=function,
+            params=MappingProxyType(dict(params or {})),
+            code=code,
+            seed=seed,
+            title=MappingProxyType(dict(title)),
+        )
+        return function
+
+    return register
+
+
+def _load_recipe_modules() -> None:
+    for module_name in RECIPE_MODULES:
+        importlib.import_module(module_name)
+
+
+def registered_recipes() -> dict[str, Recipe]:
+    """Return every registered recipe by name, in registration order."""
+    _load_recipe_modules()
+    return dict(_REGISTRY)
+
+
+def get_recipe(name: str) -> Recipe:
+    """Return the recipe called ``name``.
+
+    Raises:
+        UnknownRecipeError: If no recipe has that name; the message lists the known names.
+    """
+    recipes = registered_recipes()
+    if name not in recipes:
+        known = ", ".join(sorted(recipes)) or "none"
+        raise UnknownRecipeError(
+            f"unknown recipe {name!r}; known recipes: {known} (see `cvnotes figures --list`)"
+        )
+    return recipes[name]

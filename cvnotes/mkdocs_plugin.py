@@ -1,0 +1,87 @@
+"""MkDocs plugin ``cvnotes``: fresh figures on every build, and notebooks under i18n.
+
+Add it to ``mkdocs.yml`` *before* ``i18n`` and ``mkdocs-jupyter``::
+
+    plugins:
+      - cvnotes:
+          figures_dir: figures
+      - i18n: ...
+      - mkdocs-jupyter: ...
+
+It does two things.
+
+1. **Figures.** Before each build it runs :func:`cvnotes.figures.build_figures`
+   into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
+   regenerate stale figures. Unchanged recipes are skipped in milliseconds, and
+   a recipe that fails fails the build. The profile comes from the ``profile``
+   option or ``$CVNOTES_PROFILE``; ``$CVNOTES_OFFLINE=1`` turns on offline mode.
+
+2. **Notebooks as pages.** mkdocs-static-i18n (checked with 1.3.1) rebuilds every
+   ``File`` object in its own ``on_files`` step, which runs last. MkDocs decides
+   whether a file is a page by its extension (``mkdocs.utils.markdown_extensions``),
+   so the rebuilt ``.ipynb`` files are plain assets again: the wrapper that
+   mkdocs-jupyter put around them is gone and the notebook JSON is copied as-is.
+   This plugin adds ``.ipynb`` to that extension list when the config loads. From
+   then on MkDocs and i18n treat notebooks as pages: ``tutorial.ko.ipynb`` becomes
+   ``/tutorial/`` and ``tutorial.en.ipynb`` becomes ``/en/tutorial/``, each with
+   its language alternates. mkdocs-jupyter then renders (and executes) each one in
+   its ``on_pre_page`` step, which keys on the source file's extension, not on
+   the ``File`` class. Only ``.ipynb`` is added, so mkdocs-jupyter's ``include``
+   option must not list other extensions that are not Markdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import mkdocs.utils
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+
+from cvnotes.cli import env_flag
+
+__all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION"]
+
+log = logging.getLogger("mkdocs.plugins.cvnotes")
+
+NOTEBOOK_EXTENSION = ".ipynb"
+
+
+class CvnotesPluginConfig(Config):
+    figures_dir = config_options.Type(str, default="figures")
+    profile = config_options.Choice(("quick", "full"), default=os.environ.get("CVNOTES_PROFILE", "quick"))
+    offline = config_options.Type(bool, default=env_flag("CVNOTES_OFFLINE"))
+    build_figures = config_options.Type(bool, default=True)
+
+
+def treat_notebooks_as_pages() -> None:
+    """Make MkDocs count ``.ipynb`` files as documentation pages (idempotent)."""
+    if NOTEBOOK_EXTENSION not in mkdocs.utils.markdown_extensions:
+        mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, NOTEBOOK_EXTENSION)
+
+
+class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
+    """Build the figures before the pages, and let notebooks be i18n pages."""
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        treat_notebooks_as_pages()
+        return config
+
+    def on_pre_build(self, config: MkDocsConfig) -> None:
+        if not self.config.build_figures:
+            return
+        from cvnotes.figures import FigureBuildError, build_figures
+
+        out_dir = Path(config.docs_dir) / self.config.figures_dir
+        try:
+            results = build_figures(out_dir=out_dir, profile=self.config.profile, offline=self.config.offline)
+        except FigureBuildError as exc:
+            raise PluginError(f"cvnotes: {exc}") from exc
+        built = [result.name for result in results if result.status == "built"]
+        if built:
+            log.info("cvnotes: built figure(s) %s into %s", ", ".join(built), out_dir)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up the development environment and run the test suite.
+#
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not build"` skips
+# the full MkDocs build test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/setup-env.sh dev
+
+python -m pytest "$@"
