@@ -8,7 +8,7 @@ Add it to ``mkdocs.yml`` *before* ``i18n`` and ``mkdocs-jupyter``::
       - i18n: ...
       - mkdocs-jupyter: ...
 
-It does two things.
+It does three things.
 
 1. **Figures.** Before each build it runs :func:`cvnotes.figures.build_figures`
    into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
@@ -28,6 +28,12 @@ It does two things.
    its ``on_pre_page`` step, which keys on the source file's extension, not on
    the ``File`` class. Only ``.ipynb`` is added, so mkdocs-jupyter's ``include``
    option must not list other extensions that are not Markdown.
+
+3. **Relative language links.** i18n gives Material's language switcher absolute
+   links (``/``, ``/en/``) on the home pages, which break when the site is served
+   from a sub-path or opened from disk. After i18n has set the links, this plugin
+   points every switcher entry at the page's own alternate with a site-relative
+   URL, which Material's ``url`` filter turns into a page-relative one.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ def treat_notebooks_as_pages() -> None:
 
 
 class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
-    """Build the figures before the pages, and let notebooks be i18n pages."""
+    """Build the figures before the pages, let notebooks be i18n pages, fix language links."""
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         treat_notebooks_as_pages()
@@ -85,3 +91,17 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         built = [result.name for result in results if result.status == "built"]
         if built:
             log.info("cvnotes: built figure(s) %s into %s", ", ".join(built), out_dir)
+
+    def on_page_context(self, context, page, config, nav):
+        alternates = getattr(page.file, "alternates", None)
+        if not alternates:
+            return context
+        # i18n stores the switcher entries as an attribute of config.extra, which Jinja
+        # reads before the dict item of the same name; update whichever exists.
+        entries = getattr(config.extra, "alternate", None) or config.extra.get("alternate", [])
+        for entry in entries:
+            alternate = alternates.get(entry.get("lang"))
+            if alternate is not None:
+                # An empty URL is the site root; "./" keeps it a relative link.
+                entry["link"] = alternate.url or "./"
+        return context

@@ -8,4 +8,9 @@ cd "$(dirname "$0")/.."
 
 source scripts/setup-env.sh dev
 
+echo "==> ruff (lint and format check)"
+python -m ruff check .
+python -m ruff format --check .
+
+echo "==> pytest"
 python -m pytest "$@"

@@ -161,6 +161,10 @@ def _no_missing_glyphs(recipe_name: str) -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=r"Glyph \d+ .* missing from font")
             yield
+    except UserWarning as exc:
+        if "missing from font" not in str(exc):
+            raise
+        raise FigureBuildError(f"recipe {recipe_name!r} drew missing glyphs: {exc}") from exc
     finally:
         logger.removeHandler(handler)
     if handler.messages:

@@ -1,0 +1,133 @@
+"""A strict MkDocs build of both languages into a temporary directory, and what it must contain."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the site
+PAGES = ["", "object-detection/", "tutorials/focal-loss/", "reference/losses/"]
+FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
+
+pytestmark = pytest.mark.build
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """Copy the site sources without generated figures, build them strictly, return the paths."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("figures"))
+    site = root / "site"
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CVNOTES_PROFILE": "quick"}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(root / "mkdocs.yml"),
+            "-d",
+            str(site),
+        ],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, f"mkdocs build failed:\n{completed.stdout}\n{completed.stderr}"
+    return {"root": root, "site": site, "docs": root / "docs", "log": completed.stdout + completed.stderr}
+
+
+def page_html(site: Path, language: str, page: str) -> str:
+    return (site / LANGUAGES[language] / page / "index.html").read_text(encoding="utf-8")
+
+
+def test_build_generated_the_figures(built):
+    manifest = json.loads((built["docs"] / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    for name in FIGURES:
+        assert name in manifest["recipes"]
+        for language in LANGUAGES:
+            assert (built["docs"] / "figures" / f"{name}.{language}.png").is_file()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_exists_with_its_language(built, language, page):
+    html = page_html(built["site"], language, page)
+    assert f'<html lang="{language}"' in html
+    # The language switcher links to this page in both languages.
+    for other, prefix in LANGUAGES.items():
+        switch = re.search(rf'<a href="([^"]*)" hreflang="{other}"', html)
+        assert switch is not None, f"no {other} link in the switcher of {language}/{page}"
+        target = (built["site"] / LANGUAGES[language] / page / switch.group(1)).resolve()
+        assert target == (built["site"] / prefix / page).resolve(), (
+            f"{other} link of {language}/{page} goes to {target}"
+        )
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_figures_shown_in_their_language(built, language):
+    html = page_html(built["site"], language, "object-detection/")
+    for name in FIGURES:
+        assert f'src="../figures/{name}.png"' in html
+        served = built["site"] / LANGUAGES[language] / "figures" / f"{name}.png"
+        generated = built["docs"] / "figures" / f"{name}.{language}.png"
+        assert served.read_bytes() == generated.read_bytes(), f"{served} is not the {language} figure"
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_notebook_page_rendered_and_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/focal-loss/")
+    assert '"nbformat"' not in html, "the notebook JSON was served instead of a rendered page"
+    assert "jp-Notebook" in html
+    # Outputs exist only if the cells ran during the build.
+    assert "max |cvnotes - torchvision| =" in html
+    assert "data:image/png;base64," in html
+    title = "focal loss 튜토리얼" if language == "ko" else "Focal loss tutorial"
+    assert title in html
+    assert (
+        built["site"] / LANGUAGES[language] / "tutorials" / "focal-loss" / f"focal-loss.{language}.ipynb"
+    ).is_file()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_api_reference_rendered(built, language):
+    html = page_html(built["site"], language, "reference/losses/")
+    for function in ("sigmoid_focal_loss", "softmax_focal_loss", "balanced_cross_entropy"):
+        assert f'id="cvnotes.losses.{function}"' in html
+    assert 'class="arithmatex"' in html, "docstring equations are not marked up for MathJax"
+    assert "Lin et al., ICCV 2017" in html
+
+
+def test_answer_sections_have_stable_anchors(built):
+    for language in LANGUAGES:
+        html = page_html(built["site"], language, "object-detection/")
+        for anchor in (
+            "focal-loss-beyond-detection",
+            "short-answer",
+            "easy-negatives",
+            "uses-outside-detection",
+            "caveats",
+            "references",
+        ):
+            assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
+
+
+def test_search_index_holds_korean_and_english(built):
+    index = json.loads((built["site"] / "search" / "search_index.json").read_text(encoding="utf-8"))
+    text = " ".join(entry["text"] + " " + entry["title"] for entry in index["docs"])
+    assert "쉬운 negative" in text
+    assert "easy negatives" in text
+    assert set(index["config"]["lang"]) >= {"ko", "en"}
