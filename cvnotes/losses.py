@@ -166,7 +166,7 @@ def balanced_cross_entropy(
 
     This is the baseline of Lin et al. (ICCV 2017, section 3.1): it reweights
     positives against negatives but, unlike the focal loss, it cannot tell an
-    easy example from a hard one. It equals :func:`sigmoid_focal_loss` with
+    easy example from a hard one. It equals [`sigmoid_focal_loss`][cvnotes.losses.sigmoid_focal_loss] with
     ``gamma=0``.
 
     Args:
@@ -312,7 +312,7 @@ def softmax_focal_loss(
 
 
 class SigmoidFocalLoss(nn.Module):
-    """Module form of :func:`sigmoid_focal_loss` with fixed hyper-parameters.
+    """Module form of [`sigmoid_focal_loss`][cvnotes.losses.sigmoid_focal_loss] with fixed hyper-parameters.
 
     Args:
         alpha: Weight of the positive class, or ``-1`` / ``None`` for none.
@@ -341,7 +341,7 @@ class SigmoidFocalLoss(nn.Module):
 
 
 class SoftmaxFocalLoss(nn.Module):
-    """Module form of :func:`softmax_focal_loss`; per-class weights are a buffer.
+    """Module form of [`softmax_focal_loss`][cvnotes.losses.softmax_focal_loss]; per-class weights are a buffer.
 
     Args:
         alpha: ``None``, one number, or one non-negative weight per class.

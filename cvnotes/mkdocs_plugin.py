@@ -8,9 +8,9 @@ Add it to ``mkdocs.yml`` *before* ``i18n`` and ``mkdocs-jupyter``::
       - i18n: ...
       - mkdocs-jupyter: ...
 
-It does three things.
+It does four things.
 
-1. **Figures.** Before each build it runs :func:`cvnotes.figures.build_figures`
+1. **Figures.** Before each build it runs [`build_figures`][cvnotes.figures.build_figures]
    into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
    regenerate stale figures. Unchanged recipes are skipped in milliseconds, and
    a recipe that fails fails the build. The profile comes from the ``profile``
@@ -34,12 +34,21 @@ It does three things.
    from a sub-path or opened from disk. After i18n has set the links, this plugin
    points every switcher entry at the page's own alternate with a site-relative
    URL, which Material's ``url`` filter turns into a page-relative one.
+
+4. **MathJax from the site itself.** Before each build it copies MathJax's
+   single-file SVG build (``tex-svg-full.js``, MathJax 3.2.2, Apache-2.0, from the
+   ``django-static-mathjax`` package) and its licence to
+   ``docs/javascripts/vendor/mathjax/``, so equations render without a CDN. The
+   file is copied only when it differs, which keeps ``mkdocs serve`` from looping.
 """
 
 from __future__ import annotations
 
+import filecmp
+import importlib.util
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import mkdocs.utils
@@ -56,6 +65,9 @@ __all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION"]
 log = logging.getLogger("mkdocs.plugins.cvnotes")
 
 NOTEBOOK_EXTENSION = ".ipynb"
+MATHJAX_PACKAGE = "mathjax"  # import name of the django-static-mathjax distribution
+MATHJAX_FILES = ("es5/tex-svg-full.js", "LICENSE")
+MATHJAX_SITE_DIR = Path("javascripts") / "vendor" / "mathjax"
 
 
 class CvnotesPluginConfig(Config):
@@ -71,6 +83,29 @@ def treat_notebooks_as_pages() -> None:
         mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, NOTEBOOK_EXTENSION)
 
 
+def vendor_mathjax(docs_dir: Path) -> Path:
+    """Copy MathJax's SVG build and licence under ``docs_dir``; return the target directory.
+
+    Raises:
+        PluginError: If the django-static-mathjax package is not installed.
+    """
+    spec = importlib.util.find_spec(MATHJAX_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise PluginError(
+            "cvnotes: MathJax is missing: install it with `pip install -r requirements.txt` "
+            "(package django-static-mathjax)"
+        )
+    source_dir = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax"
+    target_dir = Path(docs_dir) / MATHJAX_SITE_DIR
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in MATHJAX_FILES:
+        source = source_dir / name
+        target = target_dir / Path(name).name
+        if not target.is_file() or not filecmp.cmp(source, target, shallow=False):
+            shutil.copyfile(source, target)
+    return target_dir
+
+
 class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
     """Build the figures before the pages, let notebooks be i18n pages, fix language links."""
 
@@ -79,6 +114,7 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         return config
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
+        vendor_mathjax(Path(config.docs_dir))
         if not self.config.build_figures:
             return
         from cvnotes.figures import FigureBuildError, build_figures

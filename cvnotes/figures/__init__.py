@@ -1,6 +1,6 @@
 """Figure pipeline: recipes registered by name, built per language with a manifest.
 
-Use ``cvnotes figures`` on the command line, or :func:`build_figures` from Python.
+Use ``cvnotes figures`` on the command line, or [`build_figures`][cvnotes.figures.build_figures] from Python.
 """
 
 from cvnotes.figures.build import (

@@ -233,7 +233,7 @@ def build_figures(
             to drive a progress bar.
 
     Returns:
-        One :class:`RecipeResult` per selected recipe, in order.
+        One [`RecipeResult`][cvnotes.figures.build.RecipeResult] per selected recipe, in order.
 
     Raises:
         UnknownRecipeError: If a name is not registered (before anything runs).

@@ -1,6 +1,6 @@
 """Figures of the focal-loss section: the loss curves and the effect of easy negatives.
 
-Both recipes call :mod:`cvnotes.losses`, so the figures show what the library
+Both recipes call [`cvnotes.losses`][cvnotes.losses], so the figures show what the library
 computes, not a formula typed a second time.
 """
 
@@ -31,7 +31,7 @@ def focal_loss_by_pt(p_t: torch.Tensor, gamma: float) -> torch.Tensor:
 
     Returns:
         ``-(1 - p_t) ** gamma * log(p_t)`` in nats (no alpha weighting), computed by
-        :func:`cvnotes.losses.sigmoid_focal_loss` from the matching logits.
+        [`sigmoid_focal_loss`][cvnotes.losses.sigmoid_focal_loss] from the matching logits.
     """
     p_t = p_t.to(torch.float64)
     return losses.sigmoid_focal_loss(_logit(p_t), torch.ones_like(p_t), alpha=-1, gamma=gamma)

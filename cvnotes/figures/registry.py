@@ -2,7 +2,7 @@
 
 A recipe computes its data once and draws one figure per language from it, so
 the Korean and the English figure always show the same numbers. It returns a
-:class:`RecipeOutput`; the builder in :mod:`cvnotes.figures.build` renders,
+[`RecipeOutput`][cvnotes.figures.registry.RecipeOutput]; the builder in [`cvnotes.figures.build`][cvnotes.figures.build] renders,
 writes and records it.
 """
 
@@ -91,7 +91,7 @@ class Recipe:
     Attributes:
         name: Stable name; it is the output file stem and the manifest key.
         function: The recipe itself.
-        params: Parameters passed in :class:`RecipeContext`; they are part of
+        params: Parameters passed in [`RecipeContext`][cvnotes.figures.registry.RecipeContext]; they are part of
             the cache key, so changing one reruns the recipe.
         code: Modules whose source is part of the cache key, besides the
             recipe's own module (the methods the recipe calls).

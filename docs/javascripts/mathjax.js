@@ -1,15 +1,22 @@
-// MathJax settings for pymdownx.arithmatex (generic mode), re-run after
-// Material's instant navigation replaces the page content.
+// MathJax settings: typeset the spans of pymdownx.arithmatex (generic mode,
+// \( \) and \[ \]) and the Markdown cells of rendered notebooks ($ and $$),
+// nothing else; re-run after Material's instant navigation replaces the page.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
+    inlineMath: [["\\(", "\\)"], ["$", "$"]],
+    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
   },
+  svg: {
+    fontCache: "global",
+  },
   options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex",
+    // Everything inside Material's page container is skipped, except the
+    // subtrees below. The usual ".*|" would also match the empty class of the
+    // <p> elements inside a notebook cell and skip them again.
+    ignoreHtmlClass: "md-container",
+    processHtmlClass: "arithmatex|jp-RenderedMarkdown",
   },
 };
 
