@@ -33,7 +33,13 @@ It does four things.
    links (``/``, ``/en/``) on the home pages, which break when the site is served
    from a sub-path or opened from disk. After i18n has set the links, this plugin
    points every switcher entry at the page's own alternate with a site-relative
-   URL, which Material's ``url`` filter turns into a page-relative one.
+   URL, which Material's ``url`` filter turns into a page-relative one. The same
+   entries also fill the ``<link rel="alternate">`` tags of the page head, and
+   Material's script fetches ``sitemap.xml`` next to each of them to map pages
+   across languages. So those tags point at the language roots (``./``, ``en/``)
+   instead. Without ``site_url`` the sitemap holds no usable URLs (i18n writes
+   ``None/...``), and the tags are removed, which saves the reader the failing
+   requests.
 
 4. **MathJax from the site itself.** Before each build it copies MathJax's
    single-file SVG build (``tex-svg-full.js``, MathJax 3.2.2, Apache-2.0, from the
@@ -48,6 +54,7 @@ import filecmp
 import importlib.util
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -57,6 +64,7 @@ from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
+from mkdocs.utils import get_relative_url
 
 from cvnotes.cli import env_flag
 
@@ -68,6 +76,7 @@ NOTEBOOK_EXTENSION = ".ipynb"
 MATHJAX_PACKAGE = "mathjax"  # import name of the django-static-mathjax distribution
 MATHJAX_FILES = ("es5/tex-svg-full.js", "LICENSE")
 MATHJAX_SITE_DIR = Path("javascripts") / "vendor" / "mathjax"
+_HEAD_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="([A-Za-z-]+)">')
 
 
 class CvnotesPluginConfig(Config):
@@ -141,3 +150,22 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
                 # An empty URL is the site root; "./" keeps it a relative link.
                 entry["link"] = alternate.url or "./"
         return context
+
+    def on_post_page(self, output: str, page, config: MkDocsConfig) -> str:
+        i18n = config.plugins.get("i18n")
+        if i18n is None:
+            return output
+        # Site-relative roots of the languages: "" for the default one, "en/" for English.
+        roots = {language.locale: language.link.lstrip("/") for language in i18n.config.languages}
+
+        def point_at_root(match: re.Match[str]) -> str:
+            language = match.group(1)
+            if language not in roots:
+                return match.group(0)
+            if not config.site_url:
+                return ""
+            href = get_relative_url(roots[language] or ".", page.url or ".")
+            return f'<link rel="alternate" href="{href}" hreflang="{language}">'
+
+        head, separator, body = output.partition("</head>")
+        return _HEAD_ALTERNATE.sub(point_at_root, head) + separator + body

@@ -131,3 +131,21 @@ def test_search_index_holds_korean_and_english(built):
     assert "쉬운 negative" in text
     assert "easy negatives" in text
     assert set(index["config"]["lang"]) >= {"ko", "en"}
+
+
+def test_no_script_or_stylesheet_from_another_host(built):
+    pattern = re.compile(r'<script[^>]+src="([^"]+)"|<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"')
+    for html_file in built["site"].rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        for match in pattern.finditer(html):
+            source = match.group(1) or match.group(2)
+            assert not source.startswith(("http:", "https:", "//")), f"{html_file} loads {source}"
+    mathjax = built["site"] / "javascripts" / "vendor" / "mathjax" / "tex-svg-full.js"
+    assert mathjax.stat().st_size > 1_000_000, "MathJax was not copied into the site"
+
+
+def test_head_has_no_alternate_links_without_site_url(built):
+    # Material would fetch sitemap.xml next to each of them and get a 404.
+    for language in LANGUAGES:
+        for page in PAGES:
+            assert '<link rel="alternate"' not in page_html(built["site"], language, page)
