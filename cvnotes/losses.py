@@ -222,8 +222,8 @@ def softmax_focal_loss(
     \mathrm{FL} = -\alpha_y \, (1 - p_t)^{\gamma} \log p_t .
     $$
 
-    Lin et al. (ICCV 2017) use one sigmoid per class; the softmax form is the
-    extension they mention for multi-class outputs, and the one to use when
+    Lin et al. (ICCV 2017) use one sigmoid per class and note that the
+    multi-class extension is straightforward. Use this softmax form when
     exactly one class is true per example (image classification, semantic
     segmentation). $\log p_t$ comes from ``log_softmax`` and
     $\log(1 - p_t)$ from a log-sum-exp over the other classes, so no step

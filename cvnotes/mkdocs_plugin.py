@@ -37,7 +37,7 @@ It does four things.
    entries also fill the ``<link rel="alternate">`` tags of the page head, and
    Material's script fetches ``sitemap.xml`` next to each of them to map pages
    across languages. So those tags point at the language roots (``./``, ``en/``)
-   instead. Without ``site_url`` the sitemap holds no usable URLs (i18n writes
+   instead. Without ``site_url`` the sitemap contains no usable URLs (i18n writes
    ``None/...``), and the tags are removed, which saves the reader the failing
    requests.
 

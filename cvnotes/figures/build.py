@@ -1,8 +1,8 @@
 """Figure builder: runs recipes, writes both languages atomically, keeps a manifest.
 
-Each recipe's output goes to ``<out_dir>/<name>.<lang>.png``; the manifest
-``<out_dir>/manifest.json`` records, per recipe, the cache key, parameters,
-seed, device, library versions, wall time and the numbers the figure shows.
+Each recipe's output goes to ``<out_dir>/<name>.<lang>.png``. The manifest
+``<out_dir>/manifest.json`` records the cache key, parameters, seed, device,
+library versions, wall time and the numbers each figure shows.
 
 A recipe reruns only when its cache key changes: the key hashes the source of
 the recipe's module and of the modules it declares, the figure style, its
@@ -67,7 +67,7 @@ class FigureBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class RecipeResult:
-    """What happened to one recipe in a build."""
+    """Outcome of one recipe in a build."""
 
     name: str
     status: str  # "built" or "up to date"

@@ -47,7 +47,7 @@ class UnknownRecipeError(KeyError):
 
 @dataclass(frozen=True)
 class RecipeContext:
-    """What a recipe may read about the build it runs in."""
+    """Settings of the build that a recipe runs in."""
 
     profile: Profile
     offline: bool

@@ -1,6 +1,7 @@
-// MathJax settings: typeset the spans of pymdownx.arithmatex (generic mode,
-// \( \) and \[ \]) and the Markdown cells of rendered notebooks ($ and $$),
-// nothing else; re-run after Material's instant navigation replaces the page.
+// MathJax settings. Only two kinds of element are typeset: the spans of
+// pymdownx.arithmatex (generic mode, \( \) and \[ \]) and the Markdown cells
+// of rendered notebooks ($ and $$). Typesetting reruns after Material's
+// instant navigation replaces the page.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],

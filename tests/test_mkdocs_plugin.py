@@ -1,0 +1,90 @@
+"""Tests of the cvnotes MkDocs plugin without a full site build."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import mkdocs.utils
+import pytest
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+from cvnotes import mkdocs_plugin
+from cvnotes.figures import build as build_module
+from cvnotes.mkdocs_plugin import CvnotesPlugin, treat_notebooks_as_pages, vendor_mathjax
+
+
+def make_plugin(**options) -> CvnotesPlugin:
+    plugin = CvnotesPlugin()
+    errors, warnings = plugin.load_config(options)
+    assert errors == []
+    assert warnings == []
+    return plugin
+
+
+def test_pre_build_rebuilds_only_stale_figures(tmp_path, monkeypatch):
+    plugin = make_plugin()
+    config = SimpleNamespace(docs_dir=str(tmp_path))
+    plugin.on_pre_build(config)
+    figures = tmp_path / "figures"
+    assert (figures / "focal-loss-curves.ko.png").is_file()
+    assert (figures / "focal-loss-easy-negatives.en.png").is_file()
+    assert (tmp_path / "javascripts" / "vendor" / "mathjax" / "tex-svg-full.js").is_file()
+
+    # Delete one figure: the next build runs that recipe and no other.
+    (figures / "focal-loss-curves.en.png").unlink()
+    ran = []
+    original = build_module.run_recipe
+
+    def record(name, **options):
+        ran.append(name)
+        return original(name, **options)
+
+    monkeypatch.setattr(build_module, "run_recipe", record)
+    plugin.on_pre_build(config)
+    assert ran == ["focal-loss-curves"]
+    assert (figures / "focal-loss-curves.en.png").is_file()
+
+
+def test_pre_build_failure_becomes_plugin_error(tmp_path, monkeypatch):
+    def fail(name, **options):
+        raise RuntimeError("simulated recipe failure")
+
+    monkeypatch.setattr(build_module, "run_recipe", fail)
+    with pytest.raises(PluginError, match="simulated recipe failure"):
+        make_plugin().on_pre_build(SimpleNamespace(docs_dir=str(tmp_path)))
+
+
+def test_pre_build_skips_figures_when_disabled(tmp_path):
+    make_plugin(build_figures=False).on_pre_build(SimpleNamespace(docs_dir=str(tmp_path)))
+    assert not (tmp_path / "figures").exists()
+
+
+def test_notebooks_become_documentation_pages(tmp_path):
+    treat_notebooks_as_pages()
+    treat_notebooks_as_pages()  # a second call must not add the extension twice
+    assert mkdocs.utils.markdown_extensions.count(".ipynb") == 1
+    notebook = File("tutorials/focal-loss.en.ipynb", str(tmp_path), str(tmp_path / "site"), True)
+    assert notebook.is_documentation_page()
+    assert notebook.dest_uri == "tutorials/focal-loss.en/index.html"
+
+
+def test_vendor_mathjax_copies_only_when_changed(tmp_path):
+    target = vendor_mathjax(tmp_path)
+    script = target / "tex-svg-full.js"
+    assert (target / "LICENSE").is_file()
+    modified = script.stat().st_mtime_ns
+    vendor_mathjax(tmp_path)
+    assert script.stat().st_mtime_ns == modified
+
+    script.write_text("truncated")
+    vendor_mathjax(tmp_path)
+    assert script.stat().st_size > 1_000_000
+
+
+def test_vendor_mathjax_missing_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(mkdocs_plugin.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(
+        PluginError, match="MathJax is missing: install it with `pip install -r requirements.txt`"
+    ):
+        vendor_mathjax(tmp_path)
