@@ -8,7 +8,7 @@ Add it to ``mkdocs.yml`` *before* ``i18n`` and ``mkdocs-jupyter``::
       - i18n: ...
       - mkdocs-jupyter: ...
 
-It does four things.
+It does five things.
 
 1. **Figures.** Before each build it runs [`build_figures`][cvnotes.figures.build_figures]
    into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
@@ -46,12 +46,23 @@ It does four things.
    ``django-static-mathjax`` package) and its licence to
    ``docs/javascripts/vendor/mathjax/``, so equations render without a CDN. The
    file is copied only when it differs, which keeps ``mkdocs serve`` from looping.
+
+5. **One search index per language.** i18n collects the search entries of all
+   languages into ``/search/search_index.json``, which every page loads, so a
+   Korean search also lists English pages; its duplicate filter (``reconfigure_search``)
+   even drops English pages whose title matches a Korean one. With that filter
+   off in ``mkdocs.yml``, this plugin splits the index after the last language
+   is built: ``/search/`` keeps the default language and ``/en/search/`` gets
+   the English entries, with locations relative to ``/en/``. Each English page's
+   ``base`` (in Material's ``__config`` script) then points at ``/en/``, the
+   directory Material loads the index from and resolves result links against.
 """
 
 from __future__ import annotations
 
 import filecmp
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -63,7 +74,7 @@ from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.utils import get_relative_url
 
 from cvnotes.cli import env_flag
@@ -77,6 +88,8 @@ MATHJAX_PACKAGE = "mathjax"  # import name of the django-static-mathjax distribu
 MATHJAX_FILES = ("es5/tex-svg-full.js", "LICENSE")
 MATHJAX_SITE_DIR = Path("javascripts") / "vendor" / "mathjax"
 _HEAD_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="([A-Za-z-]+)">')
+_CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{[^<]*?"base": )"[^"]*"')
+SEARCH_INDEX = Path("search") / "search_index.json"
 
 
 class CvnotesPluginConfig(Config):
@@ -155,8 +168,7 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         i18n = config.plugins.get("i18n")
         if i18n is None:
             return output
-        # Site-relative roots of the languages: "" for the default one, "en/" for English.
-        roots = {language.locale: language.link.lstrip("/") for language in i18n.config.languages}
+        roots = _language_roots(i18n)
 
         def point_at_root(match: re.Match[str]) -> str:
             language = match.group(1)
@@ -168,4 +180,56 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
             return f'<link rel="alternate" href="{href}" hreflang="{language}">'
 
         head, separator, body = output.partition("</head>")
-        return _HEAD_ALTERNATE.sub(point_at_root, head) + separator + body
+        head = _HEAD_ALTERNATE.sub(point_at_root, head)
+
+        language_root = roots.get(i18n.current_language, "")
+        if language_root:
+            base = get_relative_url(language_root, page.url or ".")
+            body = _CONFIG_BASE.sub(lambda match: f'{match.group(1)}"{base}"', body, count=1)
+        return head + separator + body
+
+    @event_priority(-110)  # after i18n's on_post_build, which builds the other languages
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        i18n = config.plugins.get("i18n")
+        if i18n is None or i18n.building:
+            return
+        split_search_index(Path(config.site_dir), _language_roots(i18n))
+
+
+def _language_roots(i18n) -> dict[str, str]:
+    """Return the site-relative root of each language: "" for the default one, "en/" for English."""
+    return {language.locale: language.link.lstrip("/") for language in i18n.config.languages}
+
+
+def split_search_index(site_dir: Path, roots: dict[str, str]) -> None:
+    """Move each non-default language's entries from the root search index to its own.
+
+    Args:
+        site_dir: The built site.
+        roots: Site-relative root per language, ``""`` for the default language.
+    """
+    index_path = site_dir / SEARCH_INDEX
+    if not index_path.is_file():
+        return
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    prefixes = {language: root for language, root in roots.items() if root}
+
+    remaining = []
+    moved: dict[str, list[dict]] = {language: [] for language in prefixes}
+    for entry in index["docs"]:
+        language = next(
+            (language for language, root in prefixes.items() if entry["location"].startswith(root)),
+            None,
+        )
+        if language is None:
+            remaining.append(entry)
+        else:
+            moved[language].append({**entry, "location": entry["location"][len(prefixes[language]) :]})
+
+    for language, entries in moved.items():
+        language_index = {**index, "config": {**index["config"], "lang": [language]}, "docs": entries}
+        target = site_dir / prefixes[language] / SEARCH_INDEX
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(language_index, ensure_ascii=False), encoding="utf-8")
+    index["docs"] = remaining
+    index_path.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")

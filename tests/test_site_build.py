@@ -125,12 +125,25 @@ def test_answer_sections_have_stable_anchors(built):
             assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
 
 
-def test_search_index_holds_korean_and_english(built):
-    index = json.loads((built["site"] / "search" / "search_index.json").read_text(encoding="utf-8"))
-    text = " ".join(entry["text"] + " " + entry["title"] for entry in index["docs"])
-    assert "쉬운 negative" in text
-    assert "easy negatives" in text
-    assert set(index["config"]["lang"]) >= {"ko", "en"}
+def test_search_index_per_language(built):
+    korean = json.loads((built["site"] / "search" / "search_index.json").read_text(encoding="utf-8"))
+    english = json.loads((built["site"] / "en" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    korean_text = " ".join(entry["text"] + " " + entry["title"] for entry in korean["docs"])
+    english_text = " ".join(entry["text"] + " " + entry["title"] for entry in english["docs"])
+    assert "쉬운 negative" in korean_text
+    assert "easy negatives" not in korean_text
+    assert "easy negatives" in english_text
+    assert "쉬운 negative" not in english_text
+    assert "ko" in korean["config"]["lang"]
+    assert english["config"]["lang"] == ["en"]
+
+    # Every page of each language is in its index, with locations relative to that language's root.
+    for index in (korean, english):
+        pages = {entry["location"] for entry in index["docs"] if "#" not in entry["location"]}
+        assert pages == {page for page in PAGES}
+    # Each English page loads the English index: Material resolves it against "base".
+    html = page_html(built["site"], "en", "object-detection/")
+    assert '"base": "../"' in html
 
 
 def test_no_script_or_stylesheet_from_another_host(built):
@@ -149,3 +162,21 @@ def test_head_has_no_alternate_links_without_site_url(built):
     for language in LANGUAGES:
         for page in PAGES:
             assert '<link rel="alternate"' not in page_html(built["site"], language, page)
+
+
+def test_relative_links_resolve(built):
+    # Strict mode checks links in Markdown pages only; notebook pages are HTML made by nbconvert.
+    site = built["site"]
+    pattern = re.compile(r'(?:href|src)="([^"#?]+)(?:[#?][^"]*)?"')
+    for html_file in site.rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        for match in pattern.finditer(html):
+            link = match.group(1)
+            if link.startswith(("http:", "https:", "mailto:", "data:", "//")):
+                continue
+            # Only 404.html uses root-absolute links, because it is served at any path.
+            base = site if link.startswith("/") else html_file.parent
+            target = (base / link.lstrip("/")).resolve()
+            assert target.is_file() or (target / "index.html").is_file(), (
+                f"{html_file.relative_to(site)} links to missing {link}"
+            )
