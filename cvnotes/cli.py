@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_FIGURES_DIR,
-        help=f"output directory (default: {DEFAULT_FIGURES_DIR})",
+        default=None,
+        help=f"output directory (default: {DEFAULT_FIGURES_DIR}, which needs mkdocs.yml in the current directory)",
     )
     figures.add_argument(
         "--offline",
@@ -124,10 +124,24 @@ def _build(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``cvnotes`` command; return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "figures":
+        from cvnotes.figures import PROFILES
+
+        # argparse checks choices on the command line only, not a default taken from the environment.
+        if args.profile not in PROFILES:
+            parser.error(
+                f"invalid profile {args.profile!r} (from $CVNOTES_PROFILE): use one of {', '.join(PROFILES)}"
+            )
         if args.list:
             return _list_recipes()
+        if args.out is None:
+            if not Path("mkdocs.yml").is_file():
+                parser.error(
+                    f"no mkdocs.yml in {Path.cwd()}: run from the repository root, or pass --out DIR"
+                )
+            args.out = DEFAULT_FIGURES_DIR
         return _build(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 

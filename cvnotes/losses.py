@@ -200,9 +200,13 @@ def _class_weights(
             f"alpha must be a number or hold one weight per class ({num_classes}), "
             f"got shape {tuple(weights.shape)}"
         )
+    _check_weight_values(weights)
+    return weights
+
+
+def _check_weight_values(weights: Tensor) -> None:
     if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
         raise ValueError(f"invalid alpha {weights.tolist()}: class weights must be finite and >= 0")
-    return weights
 
 
 def softmax_focal_loss(
@@ -314,10 +318,14 @@ def softmax_focal_loss(
 class SigmoidFocalLoss(nn.Module):
     """Module form of [`sigmoid_focal_loss`][cvnotes.losses.sigmoid_focal_loss] with fixed hyper-parameters.
 
+    Like PyTorch's loss modules it averages by default. A dense detector such as
+    RetinaNet instead sums the loss and divides by the number of positive anchors:
+    use ``reduction="sum"`` and divide yourself.
+
     Args:
         alpha: Weight of the positive class, or ``-1`` / ``None`` for none.
         gamma: Focusing parameter, >= 0.
-        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        reduction: ``"none"``, ``"mean"`` (default) or ``"sum"``.
 
     Examples:
         >>> criterion = SigmoidFocalLoss(alpha=0.25, gamma=2.0, reduction="sum")
@@ -360,7 +368,12 @@ class SoftmaxFocalLoss(nn.Module):
         super().__init__()
         _check_gamma(gamma)
         _check_reduction(reduction)
-        self.register_buffer("alpha", None if alpha is None else torch.as_tensor(alpha, dtype=torch.float32))
+        weights = None
+        if alpha is not None:
+            # Check the values now; the number of weights is checked against C on the first call.
+            weights = torch.as_tensor(alpha, dtype=torch.float32)
+            _check_weight_values(weights)
+        self.register_buffer("alpha", weights)
         self.gamma = gamma
         self.reduction = reduction
         self.ignore_index = ignore_index

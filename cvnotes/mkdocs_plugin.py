@@ -78,6 +78,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.utils import get_relative_url
 
 from cvnotes.cli import env_flag
+from cvnotes.figures.registry import PROFILES
 
 __all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION"]
 
@@ -94,8 +95,9 @@ SEARCH_INDEX = Path("search") / "search_index.json"
 
 class CvnotesPluginConfig(Config):
     figures_dir = config_options.Type(str, default="figures")
-    profile = config_options.Choice(("quick", "full"), default=os.environ.get("CVNOTES_PROFILE", "quick"))
-    offline = config_options.Type(bool, default=env_flag("CVNOTES_OFFLINE"))
+    # Unset means: read $CVNOTES_PROFILE (default quick) and $CVNOTES_OFFLINE at build time.
+    profile = config_options.Optional(config_options.Choice(PROFILES))
+    offline = config_options.Optional(config_options.Type(bool))
     build_figures = config_options.Type(bool, default=True)
 
 
@@ -141,9 +143,15 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
             return
         from cvnotes.figures import FigureBuildError, build_figures
 
+        profile = self.config.profile or os.environ.get("CVNOTES_PROFILE", "quick")
+        if profile not in PROFILES:
+            raise PluginError(
+                f"cvnotes: invalid profile {profile!r} from $CVNOTES_PROFILE: use one of {', '.join(PROFILES)}"
+            )
+        offline = self.config.offline if self.config.offline is not None else env_flag("CVNOTES_OFFLINE")
         out_dir = Path(config.docs_dir) / self.config.figures_dir
         try:
-            results = build_figures(out_dir=out_dir, profile=self.config.profile, offline=self.config.offline)
+            results = build_figures(out_dir=out_dir, profile=profile, offline=offline)
         except FigureBuildError as exc:
             raise PluginError(f"cvnotes: {exc}") from exc
         built = [result.name for result in results if result.status == "built"]

@@ -14,4 +14,5 @@ cvnotes figures
 echo "==> building the site (strict; executes the tutorial notebooks)"
 mkdocs build --strict
 
-echo "==> done: open site/index.html, or run 'source .venv/bin/activate && mkdocs serve'"
+echo "==> done: serve it with 'python3 -m http.server 8000 --bind 127.0.0.1 --directory site'"
+echo "    and open http://127.0.0.1:8000/ (Korean) or http://127.0.0.1:8000/en/ (English)"

@@ -27,7 +27,7 @@ source .venv/bin/activate
 stamp=".venv/.cvnotes-$profile.sha256"
 digest="$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
-    echo "==> installing $requirements and cvnotes (first run: several minutes, about 6 GB)"
+    echo "==> installing $requirements and cvnotes (the first install takes several minutes and about 6 GB)"
     python -m pip install --quiet --upgrade pip
     python -m pip install --quiet -r "$requirements"
     python -m pip install --quiet --no-deps -e .

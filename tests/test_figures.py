@@ -309,3 +309,30 @@ def test_cli_rejects_unknown_profile(capsys):
         cli.main(["figures", "--profile", "fast"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_cli_invalid_profile_from_environment(monkeypatch, capsys):
+    monkeypatch.setenv("CVNOTES_PROFILE", "nope")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["figures", "--out", "unused"])
+    assert exit_info.value.code == 2
+    assert "invalid profile 'nope' (from $CVNOTES_PROFILE)" in capsys.readouterr().err
+
+
+def test_cli_default_output_needs_project_root(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["figures"])
+    assert exit_info.value.code == 2
+    assert "no mkdocs.yml in" in capsys.readouterr().err
+    assert not (tmp_path / "docs").exists()
+
+
+def test_written_figures_follow_umask(tmp_path):
+    previous = build_module.os.umask(0o022)
+    try:
+        build_figures(["focal-loss-curves"], out_dir=tmp_path)
+    finally:
+        build_module.os.umask(previous)
+    for path in tmp_path.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o644, path.name

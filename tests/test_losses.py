@@ -293,3 +293,8 @@ def test_every_combination_runs():
     for gamma, alpha, reduction in itertools.product(GAMMAS, [0.25, -1], ["none", "mean", "sum"]):
         loss = sigmoid_focal_loss(logits, targets, alpha=alpha, gamma=gamma, reduction=reduction)
         assert bool(torch.isfinite(loss).all())
+
+
+def test_softmax_module_rejects_negative_weight():
+    with pytest.raises(ValueError, match=r"invalid alpha \[1.0, -0.5\]"):
+        SoftmaxFocalLoss(alpha=[1.0, -0.5])

@@ -88,3 +88,9 @@ def test_vendor_mathjax_missing_package(tmp_path, monkeypatch):
         PluginError, match="MathJax is missing: install it with `pip install -r requirements.txt`"
     ):
         vendor_mathjax(tmp_path)
+
+
+def test_invalid_profile_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVNOTES_PROFILE", "nope")
+    with pytest.raises(PluginError, match="invalid profile 'nope' from \\$CVNOTES_PROFILE"):
+        make_plugin().on_pre_build(SimpleNamespace(docs_dir=str(tmp_path)))

@@ -121,6 +121,13 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _file_mode() -> int:
+    """Return the mode a new file gets under the current umask (0o644 under umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # The temporary file sits in the target directory so os.replace is a rename, not a copy.
@@ -128,6 +135,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file readable by its owner only.
+        os.chmod(temporary, _file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -42,14 +42,14 @@ _CURVES_TEXT = {
         "title": "p$_t$에 따른 focal loss (RetinaNet 그림 1을 다시 계산)",
         "x": "정답 class의 확률 p$_t$",
         "y": "손실 (nats)",
-        "easy": "잘 분류된 예제\n(p$_t$ > 0.5)",
+        "easy": "잘 분류된 예제\n($p_t > 0.5$)",
         "ce": r"$\gamma$ = 0 (cross-entropy)",
     },
     "en": {
         "title": "Focal loss against p$_t$ (RetinaNet's figure 1 recomputed)",
         "x": "probability of the ground-truth class p$_t$",
         "y": "loss (nats)",
-        "easy": "well-classified\nexamples (p$_t$ > 0.5)",
+        "easy": "well-classified\nexamples ($p_t > 0.5$)",
         "ce": r"$\gamma$ = 0 (cross-entropy)",
     },
 }
@@ -197,9 +197,20 @@ def focal_loss_easy_negatives(context: RecipeContext) -> RecipeOutput:
         right.bar(positions, easy_share, 0.55, color="#9ecae1", label=text["easy"])
         right.bar(positions, hard_share, 0.55, bottom=easy_share, color="#de2d26", label=text["hard"])
         for position, easy, hard in zip(positions, easy_share, hard_share, strict=True):
-            # Label each share inside its bar when the bar is tall enough, beside it otherwise.
-            easy_y = easy / 2 if easy > 8 else easy + 3
-            right.text(position, easy_y, f"{easy:.2f}%", ha="center", va="center", fontsize=9)
+            if easy > 8:
+                right.text(position, easy / 2, f"{easy:.2f}%", ha="center", va="center", fontsize=9)
+            else:
+                # Too thin to hold its label: write it beside the bar, with an arrow to the slice.
+                right.annotate(
+                    f"{easy:.2f}%",
+                    xy=(position - 0.275, easy),
+                    xytext=(position - 0.45, 12),
+                    ha="right",
+                    va="center",
+                    fontsize=9,
+                    color="#3182bd",
+                    arrowprops={"arrowstyle": "->", "color": "#3182bd"},
+                )
             right.text(
                 position, easy + hard / 2, f"{hard:.2f}%", ha="center", va="center", fontsize=9, color="white"
             )
