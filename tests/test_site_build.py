@@ -20,34 +20,51 @@ FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
 pytestmark = pytest.mark.build
 
 
+def copy_project(root: Path) -> None:
+    """Copy mkdocs.yml and docs/ into ``root``, leaving out generated figures and vendored files."""
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("figures", "vendor"))
+
+
+def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CVNOTES_PROFILE": "quick"}
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
+    command += ["-f", str(root / "mkdocs.yml"), "-d", str(root / "site")]
+    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict[str, Path]:
-    """Copy the site sources without generated figures, build them strictly, return the paths."""
+    """Copy the site sources without generated files, build them strictly, return the paths."""
     root = tmp_path_factory.mktemp("project")
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("figures"))
-    site = root / "site"
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CVNOTES_PROFILE": "quick"}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "-f",
-            str(root / "mkdocs.yml"),
-            "-d",
-            str(site),
-        ],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    copy_project(root)
+    completed = mkdocs_build(root)
     assert completed.returncode == 0, f"mkdocs build failed:\n{completed.stdout}\n{completed.stderr}"
-    return {"root": root, "site": site, "docs": root / "docs", "log": completed.stdout + completed.stderr}
+    return {
+        "root": root,
+        "site": root / "site",
+        "docs": root / "docs",
+        "log": completed.stdout + completed.stderr,
+    }
+
+
+def test_notebook_cell_error_fails_build(tmp_path):
+    copy_project(tmp_path)
+    notebook_path = tmp_path / "docs" / "tutorials" / "focal-loss.ko.ipynb"
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    failing_cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "raises",
+        "metadata": {},
+        "outputs": [],
+        "source": ["raise RuntimeError('cell error on purpose')"],
+    }
+    notebook["cells"].append(failing_cell)
+    notebook_path.write_text(json.dumps(notebook), encoding="utf-8")
+    completed = mkdocs_build(tmp_path)
+    assert completed.returncode != 0
+    assert "cell error on purpose" in completed.stdout + completed.stderr
 
 
 def page_html(site: Path, language: str, page: str) -> str:
