@@ -336,3 +336,26 @@ def test_written_figures_follow_umask(tmp_path):
         build_module.os.umask(previous)
     for path in tmp_path.iterdir():
         assert path.stat().st_mode & 0o777 == 0o644, path.name
+
+
+def test_changed_input_file_rebuilds(tmp_path, scratch_recipes):
+    data = tmp_path / "data.txt"
+    data.write_text("first")
+    scratch_recipes("test-inputs", draw_labels, inputs=[data])
+    out_dir = tmp_path / "figures"
+    assert build_figures(["test-inputs"], out_dir=out_dir)[0].status == "built"
+    assert build_figures(["test-inputs"], out_dir=out_dir)[0].status == "up to date"
+    recorded = read_manifest(out_dir)["recipes"]["test-inputs"]["inputs"]
+    assert list(recorded) == [str(data)]
+
+    data.write_text("second")
+    assert build_figures(["test-inputs"], out_dir=out_dir)[0].status == "built"
+    assert read_manifest(out_dir)["recipes"]["test-inputs"]["inputs"] != recorded
+
+
+def test_missing_input_file_fails_recipe(tmp_path, scratch_recipes):
+    scratch_recipes("test-missing-input", draw_labels, inputs=[tmp_path / "absent.bin"])
+    with pytest.raises(
+        FigureBuildError, match=r"input file .*absent.bin of recipe 'test-missing-input' not found"
+    ):
+        build_figures(["test-missing-input"], out_dir=tmp_path / "figures")

@@ -104,11 +104,26 @@ def _library_versions() -> dict[str, str]:
     }
 
 
-def _cache_key(recipe: Recipe, profile: str) -> str:
+def _input_digests(recipe: Recipe) -> dict[str, str]:
+    """Return the SHA-256 digest of each input file of the recipe.
+
+    Raises:
+        FileNotFoundError: If an input file is missing; the message names it.
+    """
+    digests = {}
+    for path in recipe.inputs:
+        if not path.is_file():
+            raise FileNotFoundError(f"input file {path} of recipe {recipe.name!r} not found")
+        digests[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def _cache_key(recipe: Recipe, profile: str, input_digests: dict[str, str]) -> str:
     hasher = hashlib.sha256()
     modules = [inspect.getmodule(recipe.function), style, *recipe.code]
     for module in modules:
         hasher.update(inspect.getsource(module).encode())
+    hasher.update(json.dumps(input_digests, sort_keys=True).encode())
     hasher.update(json.dumps(dict(recipe.params), sort_keys=True, default=str).encode())
     hasher.update(f"profile={profile};seed={recipe.seed}".encode())
     hasher.update(json.dumps(_library_versions(), sort_keys=True).encode())
@@ -259,7 +274,13 @@ def build_figures(
     failures: list[str] = []
 
     for recipe in progress(recipes) if progress is not None else recipes:
-        key = _cache_key(recipe, profile)
+        try:
+            input_digests = _input_digests(recipe)
+        except FileNotFoundError as exc:
+            log.error("recipe %s failed: %s", recipe.name, exc)
+            failures.append(f"{recipe.name}: {exc}")
+            continue
+        key = _cache_key(recipe, profile, input_digests)
         outputs = {language: figure_path(out_dir, recipe.name, language) for language in style.LANGUAGES}
         entry = manifest["recipes"].get(recipe.name)
         if (
@@ -286,6 +307,7 @@ def build_figures(
             "key": key,
             "title": dict(recipe.title),
             "params": dict(recipe.params),
+            "inputs": input_digests,
             "profile": profile,
             "offline": offline,
             "seed": recipe.seed,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any, Literal
 
@@ -95,6 +96,8 @@ class Recipe:
             the cache key, so changing one reruns the recipe.
         code: Modules whose source is part of the cache key, besides the
             recipe's own module (the methods the recipe calls).
+        inputs: Files the recipe reads (data, weights); their contents are part
+            of the cache key and their SHA-256 digests go into the manifest.
         seed: Seed of torch, numpy and random before the recipe runs.
         title: Short description in each language, for ``cvnotes figures --list``.
     """
@@ -103,6 +106,7 @@ class Recipe:
     function: RecipeFunction
     params: Mapping[str, Any]
     code: tuple[ModuleType, ...]
+    inputs: tuple[Path, ...]
     seed: int
     title: Mapping[str, str]
 
@@ -116,6 +120,7 @@ def recipe(
     title: Mapping[str, str],
     params: Mapping[str, Any] | None = None,
     code: tuple[ModuleType, ...] = (),
+    inputs: Sequence[str | Path] = (),
     seed: int = 0,
 ) -> Callable[[RecipeFunction], RecipeFunction]:
     """Register the decorated function as the recipe ``name``.
@@ -125,6 +130,7 @@ def recipe(
         title: One-line description per language, e.g. ``{"ko": ..., "en": ...}``.
         params: Parameters of the figure (JSON-serialisable).
         code: Modules the recipe depends on, hashed for incremental rebuilds.
+        inputs: Files the recipe reads, hashed for incremental rebuilds.
         seed: Random seed set before the recipe runs.
 
     Raises:
@@ -142,6 +148,7 @@ def recipe(
             function=function,
             params=MappingProxyType(dict(params or {})),
             code=code,
+            inputs=tuple(Path(path) for path in inputs),
             seed=seed,
             title=MappingProxyType(dict(title)),
         )
