@@ -117,6 +117,7 @@ def test_build_writes_both_languages_and_manifest(tmp_path):
         for key in (
             "key",
             "params",
+            "inputs",
             "seed",
             "device",
             "versions",
