@@ -19,6 +19,8 @@ from pathlib import Path
 
 __all__ = ["main"]
 
+# NOTE: messages and help are English only so far; the recipe titles in --list are bilingual.
+
 DEFAULT_FIGURES_DIR = Path("docs") / "figures"
 
 

@@ -39,15 +39,15 @@ def focal_loss_by_pt(p_t: torch.Tensor, gamma: float) -> torch.Tensor:
 
 _CURVES_TEXT = {
     "ko": {
-        "title": "p$_t$에 따른 focal loss (RetinaNet 그림 1을 다시 계산)",
-        "x": "정답 class의 확률 p$_t$",
+        "title": "$p_t$에 따른 focal loss (RetinaNet 그림 1을 다시 계산)",
+        "x": "정답 class의 확률 $p_t$",
         "y": "손실 (nats)",
         "easy": "잘 분류된 예제\n($p_t > 0.5$)",
         "ce": r"$\gamma$ = 0 (cross-entropy)",
     },
     "en": {
-        "title": "Focal loss against p$_t$ (RetinaNet's figure 1 recomputed)",
-        "x": "probability of the ground-truth class p$_t$",
+        "title": "Focal loss against $p_t$ (RetinaNet's figure 1 recomputed)",
+        "x": "probability of the ground-truth class $p_t$",
         "y": "loss (nats)",
         "easy": "well-classified\nexamples ($p_t > 0.5$)",
         "ce": r"$\gamma$ = 0 (cross-entropy)",
@@ -131,7 +131,7 @@ def easy_negative_totals(
 
 _EASY_TEXT = {
     "ko": {
-        "title": "쉬운 negative {num_easy:,}개(p$_t$ = {easy_pt:g}) vs 어려운 positive {num_hard:,}개(p$_t$ = {hard_pt:g})",
+        "title": "쉬운 negative {num_easy:,}개($p_t$ = {easy_pt:g}) vs 어려운 positive {num_hard:,}개($p_t$ = {hard_pt:g})",
         "total": "손실 합계 (nats, 로그 축)",
         "share": "전체 손실에서 차지하는 비율 (%)",
         "easy": "쉬운 negative",
@@ -140,7 +140,7 @@ _EASY_TEXT = {
         "fl": r"FL ($\gamma$ = {gamma:g})",
     },
     "en": {
-        "title": "{num_easy:,} easy negatives (p$_t$ = {easy_pt:g}) vs {num_hard:,} hard positives (p$_t$ = {hard_pt:g})",
+        "title": "{num_easy:,} easy negatives ($p_t$ = {easy_pt:g}) vs {num_hard:,} hard positives ($p_t$ = {hard_pt:g})",
         "total": "summed loss (nats, log scale)",
         "share": "share of the total loss (%)",
         "easy": "easy negatives",
