@@ -1,4 +1,4 @@
-# Create or update the virtual environment .venv; sourced by build-site.sh and test.sh.
+# Create or update the virtual environment .venv. build-site.sh and test.sh source this file.
 #
 # Usage: source scripts/setup-env.sh [runtime|dev]
 # Set PYTHON to choose the interpreter (default: python3, which must be 3.11 or newer).
