@@ -48,9 +48,9 @@ It does five things.
    file is copied only when it differs, which keeps ``mkdocs serve`` from looping.
 
 5. **One search index per language.** i18n collects the search entries of all
-   languages into ``/search/search_index.json``, which every page loads, so a
-   Korean search also lists English pages; its duplicate filter (``reconfigure_search``)
-   even drops English pages whose title matches a Korean one. With that filter
+   languages into ``/search/search_index.json``, which every page loads. So a
+   Korean search also lists English pages. Its duplicate filter
+   (``reconfigure_search``) even drops English pages whose title matches a Korean one. With that filter
    off in ``mkdocs.yml``, this plugin splits the index after the last language
    is built: ``/search/`` keeps the default language and ``/en/search/`` gets
    the English entries, with locations relative to ``/en/``. Each English page's
