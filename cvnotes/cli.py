@@ -66,8 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "--offline",
         action="store_true",
         default=env_flag("CVNOTES_OFFLINE"),
-        help="never use the network; recipes that need a missing download are reported "
-        "(default: on when $CVNOTES_OFFLINE is 1)",
+        help="tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)",
     )
     figures.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     return parser
@@ -87,15 +86,9 @@ def _list_recipes() -> int:
 def _build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cvnotes.figures import FigureBuildError, UnknownRecipeError, build_figures, get_recipe
+    from cvnotes.figures import FigureBuildError, UnknownRecipeError, build_figures
 
-    try:
-        selected = [get_recipe(name) for name in args.names]
-    except UnknownRecipeError as exc:
-        print(f"cvnotes figures: error: {exc}", file=sys.stderr)
-        return 2
-    total = len(selected) if selected else None
-    with tqdm(total=total, desc="figures", unit="recipe", disable=None, leave=False) as bar:
+    with tqdm(desc="figures", unit="recipe", disable=None, leave=False) as bar:
 
         def progress(recipes):
             bar.reset(total=len(recipes))
@@ -113,9 +106,13 @@ def _build(args: argparse.Namespace) -> int:
                 force=args.force,
                 progress=progress,
             )
+        except UnknownRecipeError as exc:
+            print(f"cvnotes figures: error: {exc}", file=sys.stderr)
+            return 2
         except FigureBuildError as exc:
             print(f"cvnotes figures: error: {exc}", file=sys.stderr)
             return 1
+
     for result in results:
         timing = f" in {result.wall_time_s:.1f} s" if result.status == "built" else ""
         print(f"{result.name}: {result.status}{timing}")

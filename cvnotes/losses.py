@@ -197,7 +197,7 @@ def _class_weights(
         weights = weights.expand(num_classes)
     if weights.shape != (num_classes,):
         raise ValueError(
-            f"alpha must be a number or hold one weight per class ({num_classes}), "
+            f"alpha must be a number or contain one weight per class ({num_classes}), "
             f"got shape {tuple(weights.shape)}"
         )
     _check_weight_values(weights)
@@ -289,7 +289,7 @@ def softmax_focal_loss(
     if bool(((targets[counted] < 0) | (targets[counted] >= num_classes)).any()):
         bad = targets[counted & ((targets < 0) | (targets >= num_classes))][0].item()
         raise IndexError(f"target {bad} is outside the class range [0, {num_classes})")
-    # Ignored positions get class 0 so that gather stays in range; their loss is zeroed below.
+    # Ignored positions get class 0 so that gather stays in range. Their loss is zeroed below.
     safe_targets = torch.where(counted, targets, torch.zeros_like(targets)).unsqueeze(1)
 
     log_probs = F.log_softmax(logits, dim=1)

@@ -1,6 +1,8 @@
-"""MkDocs plugin ``cvnotes``: fresh figures on every build, and notebooks under i18n.
+"""MkDocs plugin ``cvnotes``: fresh figures, notebooks and search under i18n.
 
-Add it to ``mkdocs.yml`` *before* ``i18n`` and ``mkdocs-jupyter``::
+Add it to ``mkdocs.yml`` beside ``i18n`` and ``mkdocs-jupyter``. Its position in
+the list does not matter, because each hook that must run after i18n sets its
+own priority::
 
     plugins:
       - cvnotes:

@@ -4,9 +4,10 @@ Each recipe's output goes to ``<out_dir>/<name>.<lang>.png``. The manifest
 ``<out_dir>/manifest.json`` records the cache key, parameters, seed, device,
 library versions, wall time and the numbers each figure shows.
 
-A recipe reruns only when its cache key changes: the key hashes the source of
-the recipe's module and of the modules it declares, the figure style, its
-parameters, the profile and the versions of the libraries that draw it. All of a
+A recipe reruns only when its cache key changes. The key hashes the source of
+the recipe's module and of the modules it declares, the figure style, the
+contents of its input files, its parameters, the profile and the versions of
+the libraries that draw it. All of a
 recipe's files are rendered in memory first and then moved into place with
 ``os.replace``, so a recipe that fails, or a build that is interrupted, never
 leaves a half-written figure behind.
@@ -56,6 +57,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# NOTE: every recipe so far runs on the CPU; a GPU profile would choose the device here.
+DEVICE = "cpu"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 FIGURE_FORMAT = "png"
@@ -196,7 +199,7 @@ def _no_missing_glyphs(recipe_name: str) -> Iterator[None]:
 
 
 def run_recipe(
-    name: str, *, profile: str = "quick", offline: bool = False, device: str = "cpu"
+    name: str, *, profile: str = "quick", offline: bool = False, device: str = DEVICE
 ) -> RecipeOutput:
     """Run one recipe in memory, with its seed and the figure style, and return its output.
 
@@ -222,12 +225,12 @@ def run_recipe(
     return output
 
 
-def _render(recipe: Recipe, profile: str, offline: bool) -> tuple[dict[str, bytes], dict[str, Any], str]:
-    """Run the recipe and return the PNG bytes per language, its metrics and its device."""
-    output = run_recipe(recipe.name, profile=profile, offline=offline)
+def _render(recipe: Recipe, profile: str, offline: bool) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Run the recipe and return the PNG bytes per language and its metrics."""
+    output = run_recipe(recipe.name, profile=profile, offline=offline, device=DEVICE)
     with _no_missing_glyphs(recipe.name):
         rendered = {language: output.png(language) for language in style.LANGUAGES}
-    return rendered, output.metrics, "cpu"
+    return rendered, output.metrics
 
 
 def _select(names: Sequence[str] | None) -> list[Recipe]:
@@ -294,7 +297,7 @@ def build_figures(
 
         start = time.perf_counter()
         try:
-            rendered, metrics, device = _render(recipe, profile, offline)
+            rendered, metrics = _render(recipe, profile, offline)
         except Exception as exc:  # every recipe failure is collected and re-raised below
             log.error("recipe %s failed: %s: %s", recipe.name, type(exc).__name__, exc)
             failures.append(f"{recipe.name}: {type(exc).__name__}: {exc}")
@@ -311,7 +314,7 @@ def build_figures(
             "profile": profile,
             "offline": offline,
             "seed": recipe.seed,
-            "device": device,
+            "device": DEVICE,
             "versions": _library_versions(),
             "wall_time_s": round(wall_time, 3),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

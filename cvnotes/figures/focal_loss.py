@@ -18,10 +18,6 @@ from cvnotes.figures.style import LANGUAGES
 __all__ = ["easy_negative_totals", "focal_loss_by_pt", "focal_loss_curves", "focal_loss_easy_negatives"]
 
 
-def _logit(probability: torch.Tensor) -> torch.Tensor:
-    return torch.log(probability) - torch.log1p(-probability)
-
-
 def focal_loss_by_pt(p_t: torch.Tensor, gamma: float) -> torch.Tensor:
     """Return the focal loss of a positive example whose probability is ``p_t``.
 
@@ -34,7 +30,7 @@ def focal_loss_by_pt(p_t: torch.Tensor, gamma: float) -> torch.Tensor:
         [`sigmoid_focal_loss`][cvnotes.losses.sigmoid_focal_loss] from the matching logits.
     """
     p_t = p_t.to(torch.float64)
-    return losses.sigmoid_focal_loss(_logit(p_t), torch.ones_like(p_t), alpha=-1, gamma=gamma)
+    return losses.sigmoid_focal_loss(torch.logit(p_t), torch.ones_like(p_t), alpha=-1, gamma=gamma)
 
 
 _CURVES_TEXT = {
@@ -108,9 +104,8 @@ def easy_negative_totals(
         ``{"easy": ..., "hard": ..., "total": ..., "easy_share": ...}``, losses in nats
         and the share as a fraction of the total.
     """
-    # An easy negative has foreground probability 1 - easy_pt; a hard positive has hard_pt.
-    easy_logit = _logit(torch.tensor(1.0 - easy_pt, dtype=torch.float64))
-    hard_logit = _logit(torch.tensor(hard_pt, dtype=torch.float64))
+    easy_logit = torch.logit(torch.tensor(1.0 - easy_pt, dtype=torch.float64))
+    hard_logit = torch.logit(torch.tensor(hard_pt, dtype=torch.float64))
     easy_logits = easy_logit.expand(num_easy)
     hard_logits = hard_logit.expand(num_hard)
 

@@ -54,7 +54,6 @@ class RecipeContext:
     offline: bool
     seed: int
     params: Mapping[str, Any]
-    # NOTE: every recipe so far runs on the CPU; a GPU profile would set this.
     device: str = "cpu"
 
 
