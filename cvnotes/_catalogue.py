@@ -190,12 +190,14 @@ def _small_cnn_asset() -> Asset:
         name="small-cnn-fashion-mnist",
         kind="weights",
         source="trained in-process by cvnotes.models.quick_classifier on the embedded Fashion-MNIST test split",
-        size_bytes=0,
+        # Size of the state dict that torch 2.14 writes for SmallCNN.
+        size_bytes=221_837,
         sha256=None,
         licence="MIT (cvnotes); trained on Fashion-MNIST (MIT, Zalando SE)",
         loader="cvnotes.models.quick_classifier",
         profile="quick",
         checked_by="SHA-256 recorded beside the file when it is written, checked on load",
+        needs_network=False,
         is_cached=is_cached,
         download=download,
     )

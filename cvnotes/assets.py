@@ -88,18 +88,26 @@ class AssetMissingError(RuntimeError):
         True
     """
 
-    def __init__(self, asset_name: str | Sequence[str], command: str | None = None) -> None:
+    def __init__(
+        self, asset_name: str | Sequence[str], command: str | None = None, *, cache: Path | None = None
+    ) -> None:
         names = (asset_name,) if isinstance(asset_name, str) else tuple(asset_name)
         if not names:
             raise ValueError("AssetMissingError needs at least one asset name")
         self.asset_names = names
         self.asset_name = names[0]
         self.command = command or "cvnotes fetch " + " ".join(names)
-        listed = ", ".join(names)
-        super().__init__(
-            f"asset {listed} not found in the cache {cache_dir()}; run `{self.command}` "
-            "with network access to download it"
-        )
+        root = cache if cache is not None else cache_dir()
+        if len(names) == 1:
+            message = (
+                f"asset {names[0]} not found in the cache {root}; run `{self.command}` with network access"
+            )
+        else:
+            listed = ", ".join(names)
+            message = (
+                f"assets {listed} not found in the cache {root}; run `{self.command}` with network access"
+            )
+        super().__init__(message)
 
 
 class AssetIntegrityError(RuntimeError):
@@ -152,6 +160,8 @@ class Asset:
         embedded: True when the files ship inside the package.
         checked_by: How a download or a cached file is checked.
         files: Files with their digests, for embedded and multi-file assets.
+        needs_network: False for an asset that ``download`` makes without the
+            network (a model trained in-process), so ``fetch`` makes it offline too.
         is_cached: Function of the cache root that returns True when the asset is
             available without network. It only looks at the disk.
         download: Function of the cache root that fetches the asset through the
@@ -169,6 +179,7 @@ class Asset:
     embedded: bool = False
     checked_by: str = "SHA-256 (cvnotes.assets.verify_file)"
     files: tuple[AssetFile, ...] = ()
+    needs_network: bool = True
     is_cached: Callable[[Path], bool] | None = field(default=None, repr=False, compare=False)
     download: Callable[[Path], None] | None = field(default=None, repr=False, compare=False)
 
@@ -181,7 +192,7 @@ class FetchResult:
         name: Asset name.
         status: ``"embedded"`` (ships in the package, nothing to do), ``"cached"``
             (already in the cache) or ``"fetched"`` (downloaded or trained now).
-        path: Where the asset lives.
+        path: Where the asset lives: the package data directory or the cache directory.
     """
 
     name: str
@@ -311,7 +322,8 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
 
     Embedded assets need nothing and are reported as ``"embedded"``. Assets in
     the cache are not downloaded again. Missing ones are downloaded through the
-    owning library, unless ``offline`` is set.
+    owning library, unless ``offline`` is set. Assets made without the network
+    (the quick profile's trained model) are made in both modes.
 
     Args:
         names: Asset names; ``None`` or empty means every declared asset.
@@ -322,8 +334,8 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
 
     Raises:
         UnknownAssetError: If a name is not declared (before anything is fetched).
-        AssetMissingError: If ``offline`` is set and assets are missing; it names
-            all of them.
+        AssetMissingError: If ``offline`` is set and assets that need the network
+            are missing; it names all of them. The others are still fetched.
 
     Example:
         >>> [result.status for result in fetch(["fashion-mnist-test"], offline=True)]
@@ -340,7 +352,7 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
             results.append(FetchResult(asset.name, "embedded", path))
         elif is_cached(asset.name, root=root):
             results.append(FetchResult(asset.name, "cached", path))
-        elif offline:
+        elif offline and asset.needs_network:
             missing.append(asset.name)
         else:
             assert asset.download is not None, f"asset {asset.name!r} declares no download function"

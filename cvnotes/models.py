@@ -121,7 +121,7 @@ class QuickTrainingConfig:
     held_out_size: int = 2000
     num_epochs: int = 8
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 2e-3
     seed: int = 0
     min_accuracy: float = 0.85
 
@@ -305,7 +305,7 @@ def pretrained_resnet(
 
     if not path.is_file():
         if offline:
-            raise assets.AssetMissingError(asset_name)
+            raise assets.AssetMissingError(asset_name, cache=root)
         download = assets.get_asset(asset_name).download
         assert download is not None
         download(root)
@@ -373,6 +373,12 @@ def _train(config: QuickTrainingConfig, digest: str) -> TrainedClassifier:
             torch.manual_seed(config.seed)
             model = SmallCNN(num_classes=len(FASHION_MNIST_CLASSES["en"]))
             optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+            # Cosine decay of the learning rate to zero over all steps settles the weights in the
+            # last epochs, which is worth about one point of held-out accuracy here.
+            steps_per_epoch = -(-config.train_size // config.batch_size)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                optimizer, T_max=config.num_epochs * steps_per_epoch
+            )
             loss_function = nn.CrossEntropyLoss()
             batch_generator = torch.Generator().manual_seed(config.seed + 1)
 
@@ -386,6 +392,7 @@ def _train(config: QuickTrainingConfig, digest: str) -> TrainedClassifier:
                     loss = loss_function(model(train_inputs[batch]), train_labels[batch])
                     loss.backward()
                     optimizer.step()
+                    scheduler.step()
                     total_loss += loss.item() * len(batch)
                 accuracy = _accuracy(model, held_out_inputs, held_out_labels)
                 print(
@@ -478,6 +485,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file readable by its owner only; give it the umask's usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
