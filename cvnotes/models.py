@@ -35,7 +35,6 @@ import torch
 from torch import nn
 
 from cvnotes import assets
-from cvnotes._catalogue import RESNET_WEIGHTS, torchvision_weights_dir
 from cvnotes.data import FASHION_MNIST_CLASSES, load_fashion_mnist
 
 __all__ = [
@@ -294,14 +293,14 @@ def pretrained_resnet(
         AssetIntegrityError: If the cached file does not match its digest.
         ValueError: If ``arch`` is not supported.
     """
-    if arch not in RESNET_WEIGHTS:
-        raise ValueError(f"invalid arch {arch!r}: use one of {', '.join(RESNET_WEIGHTS)}")
+    if arch not in assets.RESNET_WEIGHTS:
+        raise ValueError(f"invalid arch {arch!r}: use one of {', '.join(assets.RESNET_WEIGHTS)}")
     import torchvision.models
 
-    enum_name, member, file_name, _ = RESNET_WEIGHTS[arch]
+    enum_name, member, file_name, _ = assets.RESNET_WEIGHTS[arch]
     asset_name = f"{arch}-imagenet"
     root = cache if cache is not None else assets.cache_dir()
-    path = torchvision_weights_dir(root) / file_name
+    path = assets.torchvision_weights_dir(root) / file_name
 
     if not path.is_file():
         if offline:
