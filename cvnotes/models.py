@@ -13,7 +13,13 @@ ImageNet-pretrained ResNet (He, Zhang, Ren and Sun, "Deep Residual Learning
 for Image Recognition", CVPR 2016) through torchvision's weights API, with the
 weights file in the cache directory.
 
-Weights are always read with ``torch.load(..., weights_only=True)``.
+[`pretrained_clip`][cvnotes.models.pretrained_clip] loads OpenAI's CLIP
+ViT-B/32 (Radford et al., "Learning Transferable Visual Models From Natural
+Language Supervision", ICML 2021) through open_clip.
+
+Weights are always read with ``torch.load(..., weights_only=True)`` or, for
+open_clip, its own loader with ``weights_only=True`` (safetensors files need no
+pickle at all).
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from cvnotes.data import FASHION_MNIST_CLASSES, load_fashion_mnist
 
 __all__ = [
     "PretrainedClassifier",
+    "PretrainedClip",
     "QuickTrainingConfig",
     "SmallCNN",
     "TrainedClassifier",
+    "pretrained_clip",
     "pretrained_resnet",
     "quick_classifier",
     "quick_classifier_path",
@@ -50,6 +58,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 QUICK_MODEL_ASSET = "small-cnn-fashion-mnist"
+CLIP_ASSET = "clip-vit-b-32-openai"
 
 
 class SmallCNN(nn.Module):
@@ -492,3 +501,61 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class PretrainedClip:
+    """OpenAI's CLIP ViT-B/32 loaded through open_clip.
+
+    Attributes:
+        model: The CLIP model, in eval mode, on the CPU.
+        preprocess: open_clip's evaluation transform: a PIL image to a ``(3, 224, 224)`` tensor.
+        tokenizer: open_clip's tokenizer: a list of strings to a ``(N, 77)`` token tensor.
+    """
+
+    model: nn.Module
+    preprocess: Any
+    tokenizer: Any
+
+
+def pretrained_clip(*, offline: bool, cache: Path | None = None) -> PretrainedClip:
+    """Return CLIP ViT-B/32 with OpenAI's weights, through open_clip.
+
+    open_clip takes the weights from the Hugging Face hub into
+    ``<cache>/open_clip``. Offline, the cached file is found without the network
+    and handed to open_clip as a path; OpenAI's model uses QuickGELU, which
+    open_clip turns on by itself only when it resolves ``pretrained="openai"``, so
+    the path form sets it explicitly.
+
+    Args:
+        offline: Never touch the network; missing weights raise instead.
+        cache: Cache directory; ``cvnotes.assets.cache_dir()`` by default.
+
+    Returns:
+        A [`PretrainedClip`][cvnotes.models.PretrainedClip].
+
+    Raises:
+        AssetMissingError: If ``offline`` is set and the weights are not cached.
+        ImportError: If open_clip is not installed (``pip install open-clip-torch``).
+    """
+    import open_clip
+
+    root = cache if cache is not None else assets.cache_dir()
+    weights_file = assets.clip_cached_file(root)
+    if weights_file is None:
+        if offline:
+            raise assets.AssetMissingError(CLIP_ASSET, cache=root)
+        download = assets.get_asset(CLIP_ASSET).download
+        assert download is not None
+        download(root)
+        weights_file = assets.clip_cached_file(root)
+        if weights_file is None:
+            raise RuntimeError(
+                f"open_clip reported no error, but no CLIP weights are in {root}; run `cvnotes fetch {CLIP_ASSET}`"
+            )
+
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        "ViT-B-32", pretrained=str(weights_file), force_quick_gelu=True, weights_only=True
+    )
+    model.eval()
+    return PretrainedClip(model=model, preprocess=preprocess, tokenizer=open_clip.get_tokenizer("ViT-B-32"))
