@@ -286,7 +286,7 @@ def load_cifar100(*, train: bool, offline: bool, cache: Path | None = None):
 
     Returns:
         A ``torchvision.datasets.CIFAR100`` whose items are ``(PIL image, fine label)``;
-        its ``classes`` attribute holds the 100 class names.
+        its ``classes`` attribute lists the 100 class names.
 
     Raises:
         AssetMissingError: If ``offline`` is set and CIFAR-100 is not in the cache.

@@ -53,17 +53,17 @@ def empty_cache(tmp_path, monkeypatch) -> Path:
 def no_network(monkeypatch):
     """Make every download function that the asset layer could reach raise."""
 
-    def refuse(*args, **kwargs):
+    def raise_network_error(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", refuse)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", raise_network_error)
+    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
+    monkeypatch.setattr(socket.socket, "connect", raise_network_error)
 
 
 # Declarations
@@ -387,7 +387,8 @@ def test_note_replaces_image_line_in_korean():
     assert "figures/toy-needs-weights.png" not in replaced
     assert '!!! warning "그림을 만들지 못했습니다: toy-needs-weights"' in replaced
     assert "`cvnotes fetch resnet50-imagenet`를 실행한" in replaced
-    assert replaced.startswith("앞 문단.") and replaced.endswith("뒤 문단.\n")
+    assert replaced.startswith("앞 문단.")
+    assert replaced.endswith("뒤 문단.\n")
 
 
 def test_note_replaces_image_with_attributes_in_english():

@@ -68,7 +68,7 @@ def test_load_fashion_mnist_shapes_and_types():
 
 
 def test_load_fashion_mnist_balanced_classes():
-    # The Fashion-MNIST test split holds 1,000 images of each of the 10 classes.
+    # The Fashion-MNIST test split contains 1,000 images of each of the 10 classes.
     _, labels = load_fashion_mnist()
     assert torch.bincount(labels).tolist() == [1000] * 10
 
@@ -189,10 +189,10 @@ def write_tiny_mnist(cache: Path) -> None:
 def test_load_mnist_reads_cache_offline(tmp_path, monkeypatch):
     import torchvision.datasets.utils
 
-    def refuse(*args, **kwargs):
+    def raise_network_error(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", refuse)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
     write_tiny_mnist(tmp_path)
     dataset = data.load_mnist(train=False, offline=True, cache=tmp_path)
     assert len(dataset) == 3

@@ -184,16 +184,16 @@ def no_network(monkeypatch):
     import torch.hub
     import torchvision.datasets.utils
 
-    def refuse(*args, **kwargs):
+    def raise_network_error(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
+    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
+    monkeypatch.setattr(socket.socket, "connect", raise_network_error)
 
 
 def place_random_resnet18(cache) -> None:
