@@ -340,8 +340,9 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
             are missing; it names all of them. The others are still fetched.
 
     Example:
-        >>> [result.status for result in fetch(["fashion-mnist-test"], offline=True)]
-        ['embedded']
+        >>> results = fetch(["fashion-mnist-test"], offline=True)
+        >>> results[0].status
+        'embedded'
     """
     selected = [get_asset(name) for name in names] if names else list(ASSETS.values())
     root = cache_dir()
@@ -625,3 +626,4 @@ def declare_assets() -> list[Asset]:
 
 
 ASSETS: Mapping[str, Asset] = MappingProxyType({asset.name: asset for asset in declare_assets()})
+"""Every declared asset by name, in the order ``cvnotes fetch --list`` shows them."""

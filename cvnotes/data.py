@@ -31,12 +31,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
 from cvnotes import assets
+
+if TYPE_CHECKING:
+    from torchvision.datasets import CIFAR100, MNIST, VisionDataset
 from cvnotes.assets import PACKAGE_DATA, AssetFile, get_asset, verify_file
 
 __all__ = [
@@ -50,7 +54,7 @@ __all__ = [
     "parse_idx",
 ]
 
-# Class names in label order (0 to 9), as the Fashion-MNIST README lists them.
+# The English names are those of the Fashion-MNIST README.
 FASHION_MNIST_CLASSES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "en": (
@@ -79,6 +83,7 @@ FASHION_MNIST_CLASSES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
     }
 )
+"""Fashion-MNIST class names per language (``"ko"``, ``"en"``), in label order 0 to 9."""
 
 # IDX type codes (the third byte of the magic number) and their big-endian numpy types.
 _IDX_DTYPES = {
@@ -137,6 +142,7 @@ PHOTOS: Mapping[str, Photo] = MappingProxyType(
         ),
     }
 )
+"""Embedded photos by name, with the source, author and licence of each."""
 
 
 def parse_idx(data: bytes) -> np.ndarray:
@@ -201,7 +207,8 @@ def load_fashion_mnist() -> tuple[torch.Tensor, torch.Tensor]:
         >>> images, labels = load_fashion_mnist()
         >>> images.shape, images.dtype, labels.shape, labels.dtype
         (torch.Size([10000, 28, 28]), torch.uint8, torch.Size([10000]), torch.int64)
-        >>> FASHION_MNIST_CLASSES["en"][int(labels[0])]
+        >>> names = FASHION_MNIST_CLASSES["en"]
+        >>> names[int(labels[0])]
         'Ankle boot'
     """
     images_path = _checked_file("fashion-mnist-test", "fashion_mnist/t10k-images-idx3-ubyte.gz")
@@ -242,7 +249,7 @@ def load_photo(name: str) -> Image.Image:
 
 def _torchvision_dataset(
     asset_name: str, dataset_class: str, *, train: bool, offline: bool, cache: Path | None
-):
+) -> VisionDataset:
     """Open a torchvision data set from the cache, downloading it first unless ``offline``."""
     import torchvision.datasets
 
@@ -259,7 +266,7 @@ def _torchvision_dataset(
     )
 
 
-def load_mnist(*, train: bool, offline: bool, cache: Path | None = None):
+def load_mnist(*, train: bool, offline: bool, cache: Path | None = None) -> MNIST:
     """Open MNIST (LeCun, Bottou, Bengio and Haffner, Proc. IEEE 1998) through torchvision.
 
     Args:
@@ -276,7 +283,7 @@ def load_mnist(*, train: bool, offline: bool, cache: Path | None = None):
     return _torchvision_dataset("mnist", "MNIST", train=train, offline=offline, cache=cache)
 
 
-def load_cifar100(*, train: bool, offline: bool, cache: Path | None = None):
+def load_cifar100(*, train: bool, offline: bool, cache: Path | None = None) -> CIFAR100:
     """Open CIFAR-100 (Krizhevsky, 2009) through torchvision, which checks each file's MD5.
 
     Args:
