@@ -299,3 +299,20 @@ def test_pretrained_clip_loads_cached_file_by_path(tmp_path, no_network, monkeyp
     assert clip.preprocess == "preprocess"
     assert not clip.model.training
     assert clip.tokenizer(["a photo of a cat"]).shape == (1, 77)
+
+
+@pytest.mark.parametrize("field", ["train_size", "held_out_size", "num_epochs", "batch_size"])
+def test_training_config_rejects_zero(field):
+    with pytest.raises(ValueError, match=f"invalid {field}=0"):
+        QuickTrainingConfig(**{field: 0})
+
+
+def test_quick_classifier_ignores_thread_count():
+    torch.set_num_threads(2)
+    try:
+        two_threads = quick_classifier(config=TINY, use_cache=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    one_thread = quick_classifier(config=TINY, use_cache=False)
+    assert state_dicts_equal(two_threads.model, one_thread.model)
