@@ -152,7 +152,8 @@ class Asset:
         kind: ``"dataset"``, ``"weights"`` or ``"photos"``.
         source: Where the files come from (a URL, a Debian package or a paper).
         size_bytes: Size on disk. Exact for embedded files, otherwise the
-            download size that the owning library states (rounded).
+            download size that the owning library states (rounded) or, where it
+            states none, an estimate marked as such beside the declaration.
         sha256: SHA-256 digest of the file for a single-file asset that cvnotes
             checks itself. ``None`` when the owning library checks the download
             (its method is in ``checked_by``) or when the asset has several files,
@@ -523,6 +524,7 @@ def _clip_asset() -> Asset:
         name="clip-vit-b-32-openai",
         kind="weights",
         source=f"https://huggingface.co/{CLIP_HF_REPO} (OpenAI CLIP ViT-B/32, Radford et al., ICML 2021)",
+        # An estimate: about 151 million float32 parameters; open_clip states no file size.
         size_bytes=605_000_000,
         sha256=None,
         licence="MIT, OpenAI (github.com/openai/CLIP)",
