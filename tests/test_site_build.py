@@ -19,6 +19,9 @@ FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
 
 pytestmark = pytest.mark.build
 
+# The API reference of the asset layer, data and models.
+PAGES += ["reference/assets/", "reference/data/", "reference/models/"]
+
 
 def copy_project(root: Path) -> None:
     """Copy mkdocs.yml and docs/ into ``root``, leaving out generated figures and vendored files."""
