@@ -19,8 +19,10 @@ FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
 
 pytestmark = pytest.mark.build
 
-# The API reference of the asset layer, data and models.
-PAGES += ["reference/assets/", "reference/data/", "reference/models/"]
+# The API reference pages of the asset layer, data and models, each listed once.
+for asset_page in ("reference/assets/", "reference/data/", "reference/models/"):
+    if asset_page not in PAGES:
+        PAGES.append(asset_page)
 
 
 def copy_project(root: Path) -> None:
