@@ -502,7 +502,11 @@ def _cifar100_asset() -> Asset:
 
 def clip_cached_file(root: Path) -> Path | None:
     """Return the cached ViT-B-32 "openai" weight file, or None; never touches the network."""
-    from huggingface_hub import try_to_load_from_cache
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        # huggingface_hub comes with open_clip (the "clip" extra); without it nothing can be cached.
+        return None
 
     for file_name in CLIP_HF_FILES:
         found = try_to_load_from_cache(CLIP_HF_REPO, file_name, cache_dir=str(open_clip_dir(root)))
