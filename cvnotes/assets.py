@@ -337,6 +337,7 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
 
     Raises:
         UnknownAssetError: If a name is not declared (before anything is fetched).
+        TypeError: If ``names`` is a single string instead of a list.
         AssetMissingError: If ``offline`` is set and assets that need the network
             are missing; it names all of them. The others are still fetched.
 
@@ -345,6 +346,8 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
         >>> results[0].status
         'embedded'
     """
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of asset names, not the string {names!r}: use [{names!r}]")
     selected = [get_asset(name) for name in names] if names else list(ASSETS.values())
     root = cache_dir()
     results: list[FetchResult] = []

@@ -509,3 +509,8 @@ def test_cli_fetch_failed_download(empty_cache, monkeypatch, capsys):
     monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", fail)
     assert cli.main(["fetch", "resnet18-imagenet"]) == 1
     assert "OSError: connection timed out" in capsys.readouterr().err
+
+
+def test_fetch_rejects_single_string():
+    with pytest.raises(TypeError, match=r"use \['mnist'\]"):
+        fetch("mnist")
