@@ -1,0 +1,359 @@
+"""Asset layer: every data set and weight file the figures use, declared once.
+
+An [`Asset`][cvnotes.assets.Asset] records where a file comes from, how large
+it is, its checksum, its licence, which library loads it and which profile
+needs it. [`ASSETS`][cvnotes.assets.ASSETS] holds them all by name, so
+``cvnotes fetch --list`` shows the whole catalogue.
+
+Where assets live:
+
+- Embedded assets (the Fashion-MNIST test split, a few photos) ship inside the
+  package under ``cvnotes/data/``; they are never downloaded.
+- Everything else goes into the cache directory returned by
+  [`cache_dir`][cvnotes.assets.cache_dir]: ``$CVNOTES_CACHE`` when it is set,
+  else the platform's user cache directory (``~/.cache/cvnotes`` on Linux).
+  Inside it, torchvision data sets go to ``torchvision/``, torchvision weights
+  to ``torch/checkpoints/``, open_clip's Hugging Face files to ``open_clip/`` and
+  models that cvnotes trains itself to ``cvnotes/``.
+
+Downloads go through the owning library's own loader (torchvision, open_clip
+with huggingface_hub), which checks what it downloads: torchvision data sets by
+MD5, torchvision weights by the SHA-256 prefix in the file name, Hugging Face
+files by the hub's ETag. A cached torchvision weight file is checked again by
+cvnotes before use, because ``torch.hub`` checks only at download time. Files
+that cvnotes writes or ships itself are checked with
+[`verify_file`][cvnotes.assets.verify_file]; a corrupt or truncated file raises
+[`AssetIntegrityError`][cvnotes.assets.AssetIntegrityError] and is not used.
+
+Offline (``fetch(..., offline=True)``, ``cvnotes fetch --offline``, or a recipe
+run with ``offline=True``), only the cache is read: a missing asset raises
+[`AssetMissingError`][cvnotes.assets.AssetMissingError], whose message names the
+asset and the command that provides it.
+
+To declare a new asset, add an ``Asset`` to ``ASSETS`` with an ``is_cached``
+function that only looks at the disk and a ``download`` function that calls the
+owning library with a root inside ``cache_dir()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+import platformdirs
+
+__all__ = [
+    "ASSETS",
+    "Asset",
+    "AssetFile",
+    "AssetIntegrityError",
+    "AssetMissingError",
+    "FetchResult",
+    "UnknownAssetError",
+    "cache_dir",
+    "fetch",
+    "get_asset",
+    "is_cached",
+    "sha256_file",
+    "verify_file",
+]
+
+CACHE_ENV = "CVNOTES_CACHE"
+PACKAGE_DATA = Path(__file__).parent / "data"
+
+AssetKind = Literal["dataset", "weights", "photos"]
+
+
+class AssetMissingError(RuntimeError):
+    """Raised when an asset is needed offline but is not in the cache.
+
+    The message names the asset and the command that provides it, so a build log
+    tells the reader what to run.
+
+    Attributes:
+        asset_name: Name of the (first) missing asset, a key of ``ASSETS``.
+        asset_names: Names of every missing asset the error is about.
+        command: Shell command that puts the asset(s) into the cache.
+
+    Example:
+        >>> error = AssetMissingError("resnet50-imagenet")
+        >>> error.command
+        'cvnotes fetch resnet50-imagenet'
+        >>> "resnet50-imagenet" in str(error)
+        True
+    """
+
+    def __init__(self, asset_name: str | Sequence[str], command: str | None = None) -> None:
+        names = (asset_name,) if isinstance(asset_name, str) else tuple(asset_name)
+        if not names:
+            raise ValueError("AssetMissingError needs at least one asset name")
+        self.asset_names = names
+        self.asset_name = names[0]
+        self.command = command or "cvnotes fetch " + " ".join(names)
+        listed = ", ".join(names)
+        super().__init__(
+            f"asset {listed} not found in the cache {cache_dir()}; run `{self.command}` "
+            "with network access to download it"
+        )
+
+
+class AssetIntegrityError(RuntimeError):
+    """Raised when a file's size or SHA-256 digest differs from its declaration.
+
+    The file is corrupt, truncated or a different version; it is never used.
+    """
+
+
+class UnknownAssetError(KeyError):
+    """Raised when an asset name is not declared in ``ASSETS``."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """One file of an asset whose digest cvnotes checks itself.
+
+    Attributes:
+        path: Path relative to the asset's root (the package data directory for
+            embedded assets).
+        sha256: SHA-256 digest of the file, 64 hexadecimal digits.
+        size_bytes: Exact size of the file in bytes.
+    """
+
+    path: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A data set or weight file, declared once.
+
+    Attributes:
+        name: Stable name used by ``cvnotes fetch NAME`` and in error messages.
+        kind: ``"dataset"``, ``"weights"`` or ``"photos"``.
+        source: Where the files come from (a URL, a Debian package or a paper).
+        size_bytes: Size on disk. Exact for embedded files, otherwise the
+            download size that the owning library states (rounded).
+        sha256: SHA-256 digest of the file for a single-file asset that cvnotes
+            checks itself. ``None`` when the owning library checks the download
+            (its method is in ``checked_by``) or when the asset has several files,
+            each listed in ``files`` with its own digest.
+        licence: Licence or terms of use, with the copyright holder.
+        loader: The function that loads the asset, e.g. ``torchvision.datasets.MNIST``.
+        profile: ``"quick"`` when the quick profile needs it, ``"full"`` otherwise.
+        embedded: True when the files ship inside the package.
+        checked_by: How a download or a cached file is checked.
+        files: Files with their digests, for embedded and multi-file assets.
+        is_cached: Function of the cache root that returns True when the asset is
+            available without network. It only looks at the disk.
+        download: Function of the cache root that fetches the asset through the
+            owning library; ``None`` for embedded assets.
+    """
+
+    name: str
+    kind: AssetKind
+    source: str
+    size_bytes: int
+    sha256: str | None
+    licence: str
+    loader: str
+    profile: Literal["quick", "full"]
+    embedded: bool = False
+    checked_by: str = "SHA-256 (cvnotes.assets.verify_file)"
+    files: tuple[AssetFile, ...] = ()
+    is_cached: Callable[[Path], bool] | None = field(default=None, repr=False, compare=False)
+    download: Callable[[Path], None] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Outcome of fetching one asset.
+
+    Attributes:
+        name: Asset name.
+        status: ``"embedded"`` (ships in the package, nothing to do), ``"cached"``
+            (already in the cache) or ``"fetched"`` (downloaded or trained now).
+        path: Where the asset lives.
+    """
+
+    name: str
+    status: Literal["embedded", "cached", "fetched"]
+    path: Path
+
+
+def cache_dir() -> Path:
+    """Return the directory that holds downloaded and trained assets.
+
+    It is ``$CVNOTES_CACHE`` when that variable is set and not empty, else the
+    platform's user cache directory for ``cvnotes`` (``~/.cache/cvnotes`` on
+    Linux, ``~/Library/Caches/cvnotes`` on macOS). The directory is not created
+    here; whoever writes into it creates it.
+
+    Example:
+        >>> import os
+        >>> os.environ["CVNOTES_CACHE"] = "/tmp/cvnotes-cache-example"
+        >>> str(cache_dir())
+        '/tmp/cvnotes-cache-example'
+        >>> del os.environ["CVNOTES_CACHE"]
+    """
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_cache_dir("cvnotes", appauthor=False))
+
+
+def sha256_file(path: Path | str) -> str:
+    """Return the SHA-256 digest of a file as 64 hexadecimal digits, reading it in chunks."""
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def verify_file(path: Path | str, sha256: str, size: int | None = None) -> Path:
+    """Check a file against its declared size and SHA-256 digest.
+
+    The size is compared first, so a truncated download is reported as such
+    without hashing it.
+
+    Args:
+        path: The file to check.
+        sha256: Expected digest: all 64 hexadecimal digits, or a prefix of at
+            least 8 digits (``torch.hub`` file names carry such a prefix).
+        size: Expected size in bytes, or ``None`` to skip the size check.
+
+    Returns:
+        ``path`` as a ``Path``, so a caller can write ``verify_file(...).read_bytes()``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        AssetIntegrityError: If the size or the digest differs; the message
+            names the file, both values and what to do.
+        ValueError: If ``sha256`` is not 8 to 64 hexadecimal digits.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "hello.txt"
+        ...     _ = path.write_bytes(b"hello")
+        ...     verify_file(path, "2cf24dba5fb0a30e", size=5).name
+        'hello.txt'
+    """
+    expected = sha256.lower()
+    if not 8 <= len(expected) <= 64 or any(digit not in "0123456789abcdef" for digit in expected):
+        raise ValueError(f"invalid sha256 {sha256!r}: give 8 to 64 hexadecimal digits")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file {path} not found")
+
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        state = "truncated" if actual_size < size else "larger than declared"
+        raise AssetIntegrityError(
+            f"file {path} is {state}: {actual_size} bytes, expected {size}; "
+            "delete it and fetch it again (`cvnotes fetch`)"
+        )
+    actual = sha256_file(path)
+    if not actual.startswith(expected):
+        raise AssetIntegrityError(
+            f"file {path} is corrupt: SHA-256 {actual}, expected {expected}; "
+            "delete it and fetch it again (`cvnotes fetch`)"
+        )
+    return path
+
+
+def get_asset(name: str) -> Asset:
+    """Return the asset declared as ``name``.
+
+    Raises:
+        UnknownAssetError: If no asset has that name; the message lists the valid names.
+    """
+    if name not in ASSETS:
+        raise UnknownAssetError(
+            f"unknown asset {name!r}; valid names: {', '.join(ASSETS)} (see `cvnotes fetch --list`)"
+        )
+    return ASSETS[name]
+
+
+def is_cached(name: str, *, root: Path | None = None) -> bool:
+    """Return True when the asset can be used without network access.
+
+    Embedded assets are always available. This only looks at the disk.
+
+    Args:
+        name: Asset name.
+        root: Cache directory; ``cache_dir()`` by default.
+    """
+    asset = get_asset(name)
+    if asset.embedded:
+        return True
+    assert asset.is_cached is not None, f"asset {name!r} declares no is_cached function"
+    return asset.is_cached(root if root is not None else cache_dir())
+
+
+def _asset_path(asset: Asset, root: Path) -> Path:
+    if asset.embedded:
+        return PACKAGE_DATA
+    return root
+
+
+def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[FetchResult]:
+    """Put the named assets (all by default) into the cache.
+
+    Embedded assets need nothing and are reported as ``"embedded"``. Assets in
+    the cache are not downloaded again. Missing ones are downloaded through the
+    owning library, unless ``offline`` is set.
+
+    Args:
+        names: Asset names; ``None`` or empty means every declared asset.
+        offline: Never touch the network: report what is missing instead.
+
+    Returns:
+        One [`FetchResult`][cvnotes.assets.FetchResult] per asset, in order.
+
+    Raises:
+        UnknownAssetError: If a name is not declared (before anything is fetched).
+        AssetMissingError: If ``offline`` is set and assets are missing; it names
+            all of them.
+
+    Example:
+        >>> [result.status for result in fetch(["fashion-mnist-test"], offline=True)]
+        ['embedded']
+    """
+    selected = [get_asset(name) for name in names] if names else list(ASSETS.values())
+    root = cache_dir()
+    results: list[FetchResult] = []
+    missing: list[str] = []
+
+    for asset in selected:
+        path = _asset_path(asset, root)
+        if asset.embedded:
+            results.append(FetchResult(asset.name, "embedded", path))
+        elif is_cached(asset.name, root=root):
+            results.append(FetchResult(asset.name, "cached", path))
+        elif offline:
+            missing.append(asset.name)
+        else:
+            assert asset.download is not None, f"asset {asset.name!r} declares no download function"
+            root.mkdir(parents=True, exist_ok=True)
+            asset.download(root)
+            results.append(FetchResult(asset.name, "fetched", path))
+
+    if missing:
+        raise AssetMissingError(missing)
+    return results
+
+
+# The declarations live in a separate module to keep this one about the mechanism.
+from cvnotes._catalogue import declare_assets  # noqa: E402
+
+ASSETS: Mapping[str, Asset] = MappingProxyType({asset.name: asset for asset in declare_assets()})
