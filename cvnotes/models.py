@@ -35,7 +35,6 @@ import torch
 from torch import nn
 
 from cvnotes import assets
-from cvnotes._catalogue import RESNET_WEIGHTS, torchvision_weights_dir
 from cvnotes.data import FASHION_MNIST_CLASSES, load_fashion_mnist
 
 __all__ = [
@@ -121,7 +120,7 @@ class QuickTrainingConfig:
     held_out_size: int = 2000
     num_epochs: int = 8
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 2e-3
     seed: int = 0
     min_accuracy: float = 0.85
 
@@ -294,18 +293,18 @@ def pretrained_resnet(
         AssetIntegrityError: If the cached file does not match its digest.
         ValueError: If ``arch`` is not supported.
     """
-    if arch not in RESNET_WEIGHTS:
-        raise ValueError(f"invalid arch {arch!r}: use one of {', '.join(RESNET_WEIGHTS)}")
+    if arch not in assets.RESNET_WEIGHTS:
+        raise ValueError(f"invalid arch {arch!r}: use one of {', '.join(assets.RESNET_WEIGHTS)}")
     import torchvision.models
 
-    enum_name, member, file_name, _ = RESNET_WEIGHTS[arch]
+    enum_name, member, file_name, _ = assets.RESNET_WEIGHTS[arch]
     asset_name = f"{arch}-imagenet"
     root = cache if cache is not None else assets.cache_dir()
-    path = torchvision_weights_dir(root) / file_name
+    path = assets.torchvision_weights_dir(root) / file_name
 
     if not path.is_file():
         if offline:
-            raise assets.AssetMissingError(asset_name)
+            raise assets.AssetMissingError(asset_name, cache=root)
         download = assets.get_asset(asset_name).download
         assert download is not None
         download(root)
@@ -373,6 +372,12 @@ def _train(config: QuickTrainingConfig, digest: str) -> TrainedClassifier:
             torch.manual_seed(config.seed)
             model = SmallCNN(num_classes=len(FASHION_MNIST_CLASSES["en"]))
             optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+            # Cosine decay of the learning rate to zero over all steps settles the weights in the
+            # last epochs, which is worth about one point of held-out accuracy here.
+            steps_per_epoch = -(-config.train_size // config.batch_size)
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                optimizer, T_max=config.num_epochs * steps_per_epoch
+            )
             loss_function = nn.CrossEntropyLoss()
             batch_generator = torch.Generator().manual_seed(config.seed + 1)
 
@@ -386,6 +391,7 @@ def _train(config: QuickTrainingConfig, digest: str) -> TrainedClassifier:
                     loss = loss_function(model(train_inputs[batch]), train_labels[batch])
                     loss.backward()
                     optimizer.step()
+                    scheduler.step()
                     total_loss += loss.item() * len(batch)
                 accuracy = _accuracy(model, held_out_inputs, held_out_labels)
                 print(
@@ -478,6 +484,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        # mkstemp creates the file readable by its owner only; give it the umask's usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
