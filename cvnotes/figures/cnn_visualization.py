@@ -46,6 +46,8 @@ _INPUTS = [
     PACKAGE_DATA / item.path for name in ("fashion-mnist-test", "photos") for item in get_asset(name).files
 ]
 _CODE = (filters, occlusion, gradcam, models, data)
+# Quick profile: the embedded data and the small CNN trained on it; full profile: the photos and ResNet-50.
+_ASSETS = ("fashion-mnist-test", "small-cnn-fashion-mnist", "photos", "resnet50-imagenet")
 
 # ImageNet statistics, used when the weights' transforms do not expose their own.
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -212,6 +214,7 @@ _FILTER_TEXT = {
     params={**_PARAMS, "deeper_shown": [8, 8]},
     code=_CODE,
     inputs=_INPUTS,
+    assets=_ASSETS,
 )
 def cnn_filters(context: RecipeContext) -> RecipeOutput:
     """Draw the first layer's filters as pictures and the deeper layer's kernel slices as weights."""
@@ -309,6 +312,7 @@ _OCCLUSION_TEXT = {
     params=_PARAMS,
     code=_CODE,
     inputs=_INPUTS,
+    assets=_ASSETS,
 )
 def cnn_occlusion(context: RecipeContext) -> RecipeOutput:
     """Slide a window over the image and draw the probability map and the drop map with colour bars."""
@@ -420,6 +424,7 @@ def _overlay(axes: Any, picture: np.ndarray, cam: np.ndarray) -> Any:
     params=_PARAMS,
     code=_CODE,
     inputs=_INPUTS,
+    assets=_ASSETS,
 )
 def cnn_grad_cam(context: RecipeContext) -> RecipeOutput:
     """Draw Grad-CAM of the predicted class with the ReLU, without it, and counterfactual."""
