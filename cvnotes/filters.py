@@ -86,8 +86,8 @@ def filter_grid(weight: Tensor, *, num_columns: int = 8, padding: int = 1, pad_v
         pad_value: Value of the padding, in [0, 1] (1 is white).
 
     Returns:
-        A float image in [0, 1]: ``(H, W)`` for grey filters, ``(H, W, 3)`` for RGB,
-        ready for ``matplotlib``'s ``imshow``.
+        A float image in [0, 1] on the CPU: ``(H, W)`` for grey filters, ``(H, W, 3)``
+        for RGB, ready for ``matplotlib``'s ``imshow``.
 
     Raises:
         ValueError: If the weight is not 4-D or ``C_in`` is neither 1 nor 3
@@ -105,7 +105,7 @@ def filter_grid(weight: Tensor, *, num_columns: int = 8, padding: int = 1, pad_v
         )
     if num_columns < 1 or padding < 0:
         raise ValueError(f"invalid num_columns {num_columns} or padding {padding}: need >= 1 and >= 0")
-    tiles = scale_filters(weight).permute(0, 2, 3, 1)
+    tiles = scale_filters(weight.detach().cpu()).permute(0, 2, 3, 1)
     grid = _tile(tiles, num_columns, padding, pad_value)
     return grid[..., 0] if grid.shape[-1] == 1 else grid
 
@@ -134,8 +134,8 @@ def kernel_slice_grid(
         pad_value: Value of the padding; NaN draws as the background in ``imshow``.
 
     Returns:
-        ``(H, W)`` image in [-1, 1]: the weights divided by the largest absolute
-        weight shown (unchanged if all are 0).
+        ``(H, W)`` image in [-1, 1] on the CPU: the weights divided by the largest
+        absolute weight in the grid (unchanged if all are 0).
 
     Examples:
         >>> kernel_slice_grid(torch.randn(16, 8, 3, 3), max_out=2, max_in=4).shape
@@ -145,12 +145,12 @@ def kernel_slice_grid(
         raise ValueError(f"invalid weight shape {tuple(weight.shape)}: expected (C_out, C_in, k_h, k_w)")
     if max_out < 1 or max_in < 1:
         raise ValueError(f"invalid max_out {max_out} or max_in {max_in}: both must be >= 1")
-    shown = weight.detach().to(torch.float32)[:max_out, :max_in]
-    scale = shown.abs().max()
+    selected = weight.detach().cpu().to(torch.float32)[:max_out, :max_in]
+    scale = selected.abs().max()
     if scale > 0:
-        shown = shown / scale
-    num_out, num_in = shown.shape[:2]
-    tiles = shown.reshape(num_out * num_in, *shown.shape[2:], 1)
+        selected = selected / scale
+    num_out, num_in = selected.shape[:2]
+    tiles = selected.reshape(num_out * num_in, *selected.shape[2:], 1)
     return _tile(tiles, num_in, padding, pad_value)[..., 0]
 
 
@@ -158,7 +158,7 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
     """Return the name and module of the first ``nn.Conv2d`` in ``model.named_modules()`` order.
 
     For networks defined in the order they run (torchvision's ResNet, VGG,
-    ``nn.Sequential``), this is the layer that sees the pixels.
+    ``nn.Sequential``), this is the layer whose input is the image.
 
     Raises:
         ValueError: If the model has no ``nn.Conv2d``.

@@ -3,7 +3,7 @@ r"""Grad-CAM: where a CNN looks for the evidence of one class.
 Grad-CAM (Selvaraju, Cogswell, Das, Vedantam, Parikh and Batra, "Grad-CAM:
 Visual Explanations from Deep Networks via Gradient-based Localization",
 ICCV 2017) weights the feature maps $A^k$ of a convolutional layer by how much
-the class score $y^c$ grows with each of them, and keeps the positive part of
+the class score $y^c$ grows with each of them. The map is the positive part of
 the weighted sum:
 
 $$
@@ -64,8 +64,8 @@ def resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
             return model.get_submodule(layer)
         except AttributeError as exc:
             names = [name for name, _ in model.named_modules() if name]
-            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise ValueError(f"model has no layer named {layer!r}; its layers include: {shown}") from exc
+            listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+            raise ValueError(f"model has no layer named {layer!r}; its layers include: {listed}") from exc
     if isinstance(layer, nn.Module):
         if not any(module is layer for module in model.modules()):
             raise ValueError(f"layer {type(layer).__name__} is not a submodule of the model")
@@ -245,6 +245,7 @@ def grad_cam(
     Raises:
         ValueError: If ``inputs`` or ``target`` has an invalid shape or value,
             the layer is unknown, or the model's output is not ``(B, num_classes)``.
+        TypeError: If the layer's output is not a tensor.
         RuntimeError: If the layer did not run exactly once in the forward pass,
             its output is not ``(B, K, h, w)``, or the score does not depend on it.
 

@@ -46,9 +46,9 @@ __all__ = ["OcclusionResult", "normalized_fill", "occlusion_sensitivity", "windo
 def normalized_fill(value: float, mean: Sequence[float], std: Sequence[float]) -> Tensor:
     r"""Return the model-space value of a uniform colour ``value``, one number per channel.
 
-    A model that takes normalised inputs $(x - \mu) / \sigma$ sees black
-    (``value=0`` in [0, 1] pixel units) as $-\mu / \sigma$ and mid grey
-    (``value=0.5``) as $(0.5 - \mu) / \sigma$. A baseline of 0 in model space
+    Under the normalisation $(x - \mu) / \sigma$, black (``value=0`` in [0, 1]
+    pixel units) becomes $-\mu / \sigma$ and mid grey (``value=0.5``) becomes
+    $(0.5 - \mu) / \sigma$. A baseline of 0 in model space
     is the data set's mean colour, not black.
 
     Args:

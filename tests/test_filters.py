@@ -46,7 +46,8 @@ def test_filter_grid_grey_and_rgb_shapes():
     assert grey.shape == (3 * 6 - 1, 4 * 6 - 1)
     rgb = filter_grid(torch.randn(64, 3, 7, 7))
     assert rgb.shape == (8 * 8 - 1, 8 * 8 - 1, 3)
-    assert rgb.min() >= 0 and rgb.max() <= 1
+    assert rgb.min() >= 0
+    assert rgb.max() <= 1
 
 
 def test_filter_grid_places_filters_and_padding():
@@ -65,7 +66,8 @@ def test_filter_grid_rejects_deeper_kernels():
         filter_grid(torch.randn(32, 16, 3, 3))
 
 
-def test_kernel_slice_grid_rows_are_filters_columns_are_inputs():
+def test_kernel_slice_grid_layout():
+    """Rows are filters and columns are input channels."""
     weight = torch.zeros(4, 6, 3, 3)
     weight[1, 2] = -2.0
     weight[0, 0, 0, 0] = 1.0

@@ -165,7 +165,13 @@ def test_cnn_api_reference_rendered(built, language, module):
 def test_cnn_sections_have_stable_anchors(built):
     for language in LANGUAGES:
         html = page_html(built["site"], language, "cnn-visualization/")
-        for anchor in ("why-first-layer", "occlusion-heatmap", "occlusion-definition", "grad-cam-relu", "references"):
+        for anchor in (
+            "why-first-layer",
+            "occlusion-heatmap",
+            "occlusion-definition",
+            "grad-cam-relu",
+            "references",
+        ):
             assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
 
 

@@ -154,8 +154,13 @@ def load_subject(context: RecipeContext) -> VisualizationSubject:
     """
     params = context.params[context.profile]
     if context.profile == "full":
-        return _full_subject(params, context.offline)
-    return _quick_subject(params)
+        subject = _full_subject(params, context.offline)
+    else:
+        subject = _quick_subject(params)
+    # NOTE: the builder runs every recipe on the CPU so far; the tests never run another device.
+    subject.model.to(context.device)
+    subject.inputs = subject.inputs.to(context.device)
+    return subject
 
 
 def _prediction_metrics(subject: VisualizationSubject, logits: Tensor, top: int = 3) -> dict[str, Any]:
@@ -211,7 +216,7 @@ _FILTER_TEXT = {
         "ko": "첫 conv layer의 filter와 더 깊은 layer의 kernel 비교",
         "en": "First conv layer's filters beside a deeper layer's kernels",
     },
-    params={**_PARAMS, "deeper_shown": [8, 8]},
+    params={**_PARAMS, "deeper_grid_shape": [8, 8]},
     code=_CODE,
     inputs=_INPUTS,
     assets=_ASSETS,
@@ -221,7 +226,7 @@ def cnn_filters(context: RecipeContext) -> RecipeOutput:
     subject = load_subject(context)
     first = subject.model.get_submodule(subject.params["first_layer"]).weight.detach()
     deeper = subject.model.get_submodule(subject.params["deeper_layer"]).weight.detach()
-    rows, cols = context.params["deeper_shown"]
+    rows, cols = context.params["deeper_grid_shape"]
     num_columns = 8 if first.shape[0] >= 32 else 4
     first_grid = filters.filter_grid(first, num_columns=num_columns, padding=1).numpy()
     deeper_grid = filters.kernel_slice_grid(deeper, max_out=rows, max_in=cols, padding=1).numpy()
@@ -329,8 +334,8 @@ def cnn_occlusion(context: RecipeContext) -> RecipeOutput:
     )
     with torch.no_grad():
         logits = subject.model(subject.inputs)
-    probability = result.probability[0].numpy()
-    drop = result.drop[0].numpy()
+    probability = result.probability[0].cpu().numpy()
+    drop = result.drop[0].cpu().numpy()
     target = int(result.target[0])
 
     metrics = {
@@ -368,17 +373,17 @@ def cnn_occlusion(context: RecipeContext) -> RecipeOutput:
         )
         image_axes.set_title(text["image"], fontsize=10)
 
-        shown = probability_axes.imshow(probability, cmap="viridis", vmin=0, vmax=1)
+        mappable = probability_axes.imshow(probability, cmap="viridis", vmin=0, vmax=1)
         probability_axes.set_title(text["probability"], fontsize=10)
         probability_axes.set_axis_off()
         figure.colorbar(
-            shown, ax=probability_axes, shrink=0.85, label=text["probability_bar"].format(name=name)
+            mappable, ax=probability_axes, shrink=0.85, label=text["probability_bar"].format(name=name)
         )
 
-        shown = drop_axes.imshow(drop, cmap="RdBu_r", vmin=-drop_limit, vmax=drop_limit)
+        mappable = drop_axes.imshow(drop, cmap="RdBu_r", vmin=-drop_limit, vmax=drop_limit)
         drop_axes.set_title(text["drop"], fontsize=10)
         drop_axes.set_axis_off()
-        figure.colorbar(shown, ax=drop_axes, shrink=0.85, label=text["drop_bar"])
+        figure.colorbar(mappable, ax=drop_axes, shrink=0.85, label=text["drop_bar"])
         figures[language] = figure
     return RecipeOutput(figures=figures, metrics=metrics)
 
@@ -410,9 +415,9 @@ _CAM_TEXT = {
 def _overlay(axes: Any, picture: np.ndarray, cam: np.ndarray) -> Any:
     grey = picture if picture.ndim == 2 else picture.mean(axis=2)
     axes.imshow(grey, cmap="gray", vmin=0, vmax=1)
-    shown = axes.imshow(cam, cmap="inferno", vmin=0, vmax=1, alpha=0.6)
+    mappable = axes.imshow(cam, cmap="inferno", vmin=0, vmax=1, alpha=0.6)
     axes.set_axis_off()
-    return shown
+    return mappable
 
 
 @recipe(
@@ -435,7 +440,7 @@ def cnn_grad_cam(context: RecipeContext) -> RecipeOutput:
     signed = gradcam.grad_cam(subject.model, subject.inputs, layer, target, relu=False)
     counterfactual = gradcam.grad_cam(subject.model, subject.inputs, layer, target, counterfactual=True)
 
-    raw = with_relu.raw_cam[0]
+    raw = with_relu.raw_cam[0].cpu()
     probability = float(with_relu.logits.softmax(dim=1)[0, target])
     metrics = {
         **subject.metrics,
@@ -459,16 +464,18 @@ def cnn_grad_cam(context: RecipeContext) -> RecipeOutput:
         _show_picture(image_axes, subject.picture)
         image_axes.set_title(text["image"].format(probability=probability), fontsize=10)
 
-        _overlay(relu_axes, subject.picture, with_relu.cam[0].numpy())
+        _overlay(relu_axes, subject.picture, with_relu.cam[0].cpu().numpy())
         relu_axes.set_title(text["relu"], fontsize=10)
 
-        shown = signed_axes.imshow(signed.cam[0].numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+        mappable = signed_axes.imshow(signed.cam[0].cpu().numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
         signed_axes.set_axis_off()
         signed_axes.set_title(text["signed"], fontsize=10)
-        figure.colorbar(shown, ax=signed_axes, shrink=0.8, label=text["signed_bar"])
+        figure.colorbar(mappable, ax=signed_axes, shrink=0.8, label=text["signed_bar"])
 
-        shown = _overlay(counter_axes, subject.picture, counterfactual.cam[0].numpy())
+        mappable = _overlay(counter_axes, subject.picture, counterfactual.cam[0].cpu().numpy())
         counter_axes.set_title(text["counterfactual"], fontsize=10)
-        figure.colorbar(shown, ax=[relu_axes, counter_axes], shrink=0.8, label=text["bar"], location="right")
+        figure.colorbar(
+            mappable, ax=[relu_axes, counter_axes], shrink=0.8, label=text["bar"], location="right"
+        )
         figures[language] = figure
     return RecipeOutput(figures=figures, metrics=metrics)
