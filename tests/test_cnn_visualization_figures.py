@@ -7,8 +7,6 @@ real preprocessing of the torchvision weights (which needs no download).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 import torchvision
@@ -19,7 +17,6 @@ from cvnotes.assets import AssetMissingError
 from cvnotes.figures import RecipeContext, get_recipe, run_recipe
 from cvnotes.figures.style import LANGUAGES, figure_style
 
-REPO = Path(__file__).resolve().parents[1]
 RECIPES = ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"]
 
 
@@ -113,20 +110,3 @@ def test_full_profile_offline_without_weights_raises(tmp_path, monkeypatch):
     monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
     with pytest.raises(AssetMissingError, match="resnet50-imagenet"):
         run_recipe("cnn-grad-cam", profile="full", offline=True)
-
-
-def test_pages_quote_the_computed_numbers(quick_outputs):
-    occlusion = quick_outputs["cnn-occlusion"].metrics
-    cam = quick_outputs["cnn-grad-cam"].metrics
-    quoted = [
-        f"{100 * occlusion['held_out_accuracy']:.1f}%",
-        f"{occlusion['base_probability']:.3f}",
-        f"{occlusion['min_probability']:.3f}",
-        f"{occlusion['max_drop']:.3f}",
-        f"{occlusion['min_drop']:.3f}",
-        f"{100 * cam['negative_fraction']:.0f}%",
-    ]
-    for language in LANGUAGES:
-        page = (REPO / "docs" / f"cnn-visualization.{language}.md").read_text(encoding="utf-8")
-        for number in quoted:
-            assert number in page, f"cnn-visualization.{language}.md does not quote {number}"

@@ -393,19 +393,19 @@ def cnn_occlusion(context: RecipeContext) -> RecipeOutput:
 _CAM_TEXT = {
     "ko": {
         "title": "'{name}'의 Grad-CAM ({layer}, 점수 = softmax 전 logit)",
-        "image": "입력 (p = {probability:.3f})",
-        "relu": "ReLU 적용 (논문의 Grad-CAM)",
-        "signed": "ReLU 없이: 빨강 +, 파랑 -",
-        "counterfactual": "counterfactual (weight 부호 반전)",
+        "image": "입력\n(p = {probability:.3f})",
+        "relu": "ReLU 적용\n(논문의 Grad-CAM)",
+        "signed": "ReLU 없이: 빨강 +, 파랑 -\n({size} 위치 중 {share:.0%}가 음수)",
+        "counterfactual": "counterfactual\n(weight 부호 반전)",
         "bar": "최대값으로 나눈 map",
         "signed_bar": "최대 |값|으로 나눈 map",
     },
     "en": {
         "title": "Grad-CAM of '{name}' ({layer}, score = pre-softmax logit)",
-        "image": "input (p = {probability:.3f})",
-        "relu": "with ReLU (the paper's Grad-CAM)",
-        "signed": "without ReLU: red +, blue -",
-        "counterfactual": "counterfactual (negated weights)",
+        "image": "input\n(p = {probability:.3f})",
+        "relu": "with ReLU\n(the paper's Grad-CAM)",
+        "signed": "without ReLU: red +, blue -\n({share:.0%} of {size} positions < 0)",
+        "counterfactual": "counterfactual\n(negated weights)",
         "bar": "map / its max",
         "signed_bar": "map / its max |value|",
     },
@@ -469,7 +469,10 @@ def cnn_grad_cam(context: RecipeContext) -> RecipeOutput:
 
         mappable = signed_axes.imshow(signed.cam[0].cpu().numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
         signed_axes.set_axis_off()
-        signed_axes.set_title(text["signed"], fontsize=10)
+        signed_axes.set_title(
+            text["signed"].format(share=metrics["negative_fraction"], size="x".join(map(str, raw.shape))),
+            fontsize=10,
+        )
         figure.colorbar(mappable, ax=signed_axes, shrink=0.8, label=text["signed_bar"])
 
         mappable = _overlay(counter_axes, subject.picture, counterfactual.cam[0].cpu().numpy())
