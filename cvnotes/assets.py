@@ -2,7 +2,7 @@
 
 An [`Asset`][cvnotes.assets.Asset] records where a file comes from, how large
 it is, its checksum, its licence, which library loads it and which profile
-needs it. [`ASSETS`][cvnotes.assets.ASSETS] holds them all by name, so
+needs it. [`ASSETS`][cvnotes.assets.ASSETS] maps each name to its asset, so
 ``cvnotes fetch --list`` shows the whole catalogue.
 
 Where assets live:
@@ -76,7 +76,7 @@ class AssetMissingError(RuntimeError):
     """Raised when an asset is needed offline but is not in the cache.
 
     The message names the asset and the command that provides it, so a build log
-    tells the reader what to run.
+    shows the reader what to run.
 
     Attributes:
         asset_name: Name of the (first) missing asset, a key of ``ASSETS``.
@@ -204,7 +204,7 @@ class FetchResult:
 
 
 def cache_dir() -> Path:
-    """Return the directory that holds downloaded and trained assets.
+    """Return the directory that contains downloaded and trained assets.
 
     It is ``$CVNOTES_CACHE`` when that variable is set and not empty, else the
     platform's user cache directory for ``cvnotes`` (``~/.cache/cvnotes`` on
@@ -213,10 +213,9 @@ def cache_dir() -> Path:
 
     Example:
         >>> import os
-        >>> os.environ["CVNOTES_CACHE"] = "/tmp/cvnotes-cache-example"
-        >>> str(cache_dir())
-        '/tmp/cvnotes-cache-example'
-        >>> del os.environ["CVNOTES_CACHE"]
+        >>> cache_dir() == (Path(os.environ["CVNOTES_CACHE"]) if os.environ.get("CVNOTES_CACHE", "").strip()
+        ...                 else Path(platformdirs.user_cache_dir("cvnotes", appauthor=False)))
+        True
     """
     configured = os.environ.get(CACHE_ENV, "").strip()
     if configured:
@@ -341,8 +340,9 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
             are missing; it names all of them. The others are still fetched.
 
     Example:
-        >>> [result.status for result in fetch(["fashion-mnist-test"], offline=True)]
-        ['embedded']
+        >>> results = fetch(["fashion-mnist-test"], offline=True)
+        >>> results[0].status
+        'embedded'
     """
     selected = [get_asset(name) for name in names] if names else list(ASSETS.values())
     root = cache_dir()
@@ -378,15 +378,15 @@ TORCHVISION_WEIGHTS = "torch/checkpoints"
 TORCHVISION_DATASETS = "torchvision"
 OPEN_CLIP = "open_clip"
 
-# File names of ImageNet weights in torchvision (checked against 0.29); the 8 hexadecimal digits
-# after the dash are the start of the file's SHA-256 digest, which torch.hub checks on download.
-# Sizes come from the weights' "_file_size" metadata (MiB with 3 decimals), so they are approximate.
+# File names of ImageNet weights in torchvision 0.29. The 8 hexadecimal digits after the dash
+# are the start of the file's SHA-256 digest, which torch.hub checks on download. Sizes come
+# from the weights' "_file_size" metadata (MiB with 3 decimals), so they are approximate.
 RESNET_WEIGHTS = {
     "resnet18": ("ResNet18_Weights", "IMAGENET1K_V1", "resnet18-f37072fd.pth", 46_830_453),
     "resnet50": ("ResNet50_Weights", "IMAGENET1K_V2", "resnet50-11ad3fa6.pth", 102_540_247),
 }
 
-# open_clip 2.24 and later take ViT-B-32 "openai" from this Hugging Face repository.
+# open_clip 3.3 takes ViT-B-32 "openai" from this Hugging Face repository (its pretrained config).
 CLIP_HF_REPO = "timm/vit_base_patch32_clip_224.openai"
 CLIP_HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
@@ -397,7 +397,7 @@ IMAGENET_TERMS = (
 
 
 def torchvision_weights_dir(root: Path) -> Path:
-    """Return the directory, inside the cache ``root``, that holds torchvision weights."""
+    """Return the directory, inside the cache ``root``, for torchvision weights."""
     return root / TORCHVISION_WEIGHTS
 
 
@@ -626,3 +626,4 @@ def declare_assets() -> list[Asset]:
 
 
 ASSETS: Mapping[str, Asset] = MappingProxyType({asset.name: asset for asset in declare_assets()})
+"""Every declared asset by name, in the order ``cvnotes fetch --list`` shows them."""

@@ -174,7 +174,12 @@ def _list_assets() -> int:
     print(f"cache directory: {cache_dir()}")
     width = max(len(name) for name in ASSETS)
     for name, asset in ASSETS.items():
-        state = "embedded" if asset.embedded else ("cached" if is_cached(name) else "not cached")
+        if asset.embedded:
+            state = "embedded"
+        elif is_cached(name):
+            state = "cached"
+        else:
+            state = "not cached"
         print(
             f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  {state:<10}  {asset.licence}"
         )

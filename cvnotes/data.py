@@ -15,6 +15,10 @@ original gzip-compressed IDX files of its 10,000-image test split, as Debian's
 ``/usr/share/datasets/fashion-mnist``. The licence and attribution are in
 ``cvnotes/data/fashion_mnist/LICENSE``.
 
+MNIST and CIFAR-100 (full profile) are not embedded: [`load_mnist`][cvnotes.data.load_mnist]
+and [`load_cifar100`][cvnotes.data.load_cifar100] open them through torchvision
+with the cache directory as root, and download them only when not offline.
+
 The photos come from scikit-image's sample data; ``cvnotes/data/photos/SOURCES.md``
 records the source, author and licence of each, as does
 [`PHOTOS`][cvnotes.data.PHOTOS].
@@ -27,23 +31,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
+from cvnotes import assets
+
+if TYPE_CHECKING:
+    from torchvision.datasets import CIFAR100, MNIST, VisionDataset
 from cvnotes.assets import PACKAGE_DATA, AssetFile, get_asset, verify_file
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "PHOTOS",
     "Photo",
+    "load_cifar100",
     "load_fashion_mnist",
+    "load_mnist",
     "load_photo",
     "parse_idx",
 ]
 
-# Class names in label order (0 to 9), as the Fashion-MNIST README lists them.
+# The English names are those of the Fashion-MNIST README.
 FASHION_MNIST_CLASSES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "en": (
@@ -72,6 +83,7 @@ FASHION_MNIST_CLASSES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
     }
 )
+"""Fashion-MNIST class names per language (``"ko"``, ``"en"``), in label order 0 to 9."""
 
 # IDX type codes (the third byte of the magic number) and their big-endian numpy types.
 _IDX_DTYPES = {
@@ -130,6 +142,7 @@ PHOTOS: Mapping[str, Photo] = MappingProxyType(
         ),
     }
 )
+"""Embedded photos by name, with the source, author and licence of each."""
 
 
 def parse_idx(data: bytes) -> np.ndarray:
@@ -194,7 +207,8 @@ def load_fashion_mnist() -> tuple[torch.Tensor, torch.Tensor]:
         >>> images, labels = load_fashion_mnist()
         >>> images.shape, images.dtype, labels.shape, labels.dtype
         (torch.Size([10000, 28, 28]), torch.uint8, torch.Size([10000]), torch.int64)
-        >>> FASHION_MNIST_CLASSES["en"][int(labels[0])]
+        >>> names = FASHION_MNIST_CLASSES["en"]
+        >>> names[int(labels[0])]
         'Ankle boot'
     """
     images_path = _checked_file("fashion-mnist-test", "fashion_mnist/t10k-images-idx3-ubyte.gz")
@@ -231,3 +245,58 @@ def load_photo(name: str) -> Image.Image:
     path = _checked_file("photos", f"photos/{PHOTOS[name].file}")
     with Image.open(path) as image:
         return image.convert("RGB")
+
+
+def _torchvision_dataset(
+    asset_name: str, dataset_class: str, *, train: bool, offline: bool, cache: Path | None
+) -> VisionDataset:
+    """Open a torchvision data set from the cache, downloading it first unless ``offline``."""
+    import torchvision.datasets
+
+    root = cache if cache is not None else assets.cache_dir()
+    asset = get_asset(asset_name)
+    assert asset.is_cached is not None and asset.download is not None
+    if not asset.is_cached(root):
+        if offline:
+            raise assets.AssetMissingError(asset_name, cache=root)
+        asset.download(root)
+    # download=False: the files are in place, so torchvision only reads them.
+    return getattr(torchvision.datasets, dataset_class)(
+        assets.torchvision_datasets_dir(root), train=train, download=False
+    )
+
+
+def load_mnist(*, train: bool, offline: bool, cache: Path | None = None) -> MNIST:
+    """Open MNIST (LeCun, Bottou, Bengio and Haffner, Proc. IEEE 1998) through torchvision.
+
+    Args:
+        train: The 60,000-image training split if True, else the 10,000-image test split.
+        offline: Never touch the network; a missing data set raises instead.
+        cache: Cache directory; ``cvnotes.assets.cache_dir()`` by default.
+
+    Returns:
+        A ``torchvision.datasets.MNIST`` whose items are ``(PIL image, label)``.
+
+    Raises:
+        AssetMissingError: If ``offline`` is set and MNIST is not in the cache.
+    """
+    return _torchvision_dataset("mnist", "MNIST", train=train, offline=offline, cache=cache)
+
+
+def load_cifar100(*, train: bool, offline: bool, cache: Path | None = None) -> CIFAR100:
+    """Open CIFAR-100 (Krizhevsky, 2009) through torchvision, which checks each file's MD5.
+
+    Args:
+        train: The 50,000-image training split if True, else the 10,000-image test split.
+        offline: Never touch the network; a missing data set raises instead.
+        cache: Cache directory; ``cvnotes.assets.cache_dir()`` by default.
+
+    Returns:
+        A ``torchvision.datasets.CIFAR100`` whose items are ``(PIL image, fine label)``;
+        its ``classes`` attribute lists the 100 class names.
+
+    Raises:
+        AssetMissingError: If ``offline`` is set and CIFAR-100 is not in the cache.
+        RuntimeError: From torchvision, if a cached file fails its MD5 check.
+    """
+    return _torchvision_dataset("cifar-100", "CIFAR100", train=train, offline=offline, cache=cache)

@@ -158,7 +158,7 @@ MISSING_FIGURE_NOTE = {
 
 
 def missing_figure_note(name: str, entry: dict, language: str, indent: str = "") -> str:
-    """Return a Material warning admonition that stands in for the missing figure ``name``.
+    """Return a Material warning admonition to show in place of the missing figure ``name``.
 
     Args:
         name: Recipe name of the figure.
@@ -178,7 +178,7 @@ def missing_figure_note(name: str, entry: dict, language: str, indent: str = "")
 def replace_missing_figures(markdown: str, missing: dict[str, dict], figures_dir: str, language: str) -> str:
     """Replace each image line of a missing figure in ``markdown`` with a note.
 
-    An image line holds only the image, e.g. ``![alt](figures/name.png){ width="80%" }``;
+    An image line contains only the image, e.g. ``![alt](figures/name.png){ width="80%" }``;
     the link may start with ``../`` and carry a title. Images inside a line of text
     are left alone, because an admonition cannot sit inside a paragraph.
     """

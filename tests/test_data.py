@@ -68,7 +68,7 @@ def test_load_fashion_mnist_shapes_and_types():
 
 
 def test_load_fashion_mnist_balanced_classes():
-    # The Fashion-MNIST test split holds 1,000 images of each of the 10 classes.
+    # The Fashion-MNIST test split contains 1,000 images of each of the 10 classes.
     _, labels = load_fashion_mnist()
     assert torch.bincount(labels).tolist() == [1000] * 10
 
@@ -173,3 +173,39 @@ def test_package_data_ships_every_embedded_file():
     assert shipped
     for relative in shipped:
         assert any(fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def write_tiny_mnist(cache: Path) -> None:
+    """Write four tiny MNIST files where torchvision expects them: 3 test and 2 training images."""
+    raw = assets.torchvision_datasets_dir(cache) / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, count in (("train", 2), ("t10k", 3)):
+        images = np.arange(count * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(count, 28, 28)
+        labels = np.arange(count, dtype=np.uint8)
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(idx_bytes(images, 0x08))
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(idx_bytes(labels, 0x08))
+
+
+def test_load_mnist_reads_cache_offline(tmp_path, monkeypatch):
+    import torchvision.datasets.utils
+
+    def raise_network_error(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
+    write_tiny_mnist(tmp_path)
+    dataset = data.load_mnist(train=False, offline=True, cache=tmp_path)
+    assert len(dataset) == 3
+    image, label = dataset[2]
+    assert image.size == (28, 28)
+    assert label == 2
+
+
+def test_load_mnist_offline_missing(tmp_path):
+    with pytest.raises(assets.AssetMissingError, match="cvnotes fetch mnist"):
+        data.load_mnist(train=True, offline=True, cache=tmp_path)
+
+
+def test_load_cifar100_offline_missing(tmp_path):
+    with pytest.raises(assets.AssetMissingError, match="cvnotes fetch cifar-100"):
+        data.load_cifar100(train=False, offline=True, cache=tmp_path)

@@ -184,16 +184,16 @@ def no_network(monkeypatch):
     import torch.hub
     import torchvision.datasets.utils
 
-    def refuse(*args, **kwargs):
+    def raise_network_error(*args, **kwargs):
         raise AssertionError("network access attempted")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", refuse)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", refuse)
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
+    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
+    monkeypatch.setattr(socket.socket, "connect", raise_network_error)
 
 
 def place_random_resnet18(cache) -> None:
@@ -270,3 +270,49 @@ def test_pretrained_resnet_downloads_through_torchvision(tmp_path, monkeypatch):
 def test_pretrained_resnet_invalid_arch():
     with pytest.raises(ValueError, match="use one of resnet18, resnet50"):
         pretrained_resnet(offline=True, arch="resnet34")
+
+
+def test_pretrained_clip_offline_missing(tmp_path, no_network):
+    with pytest.raises(AssetMissingError, match="cvnotes fetch clip-vit-b-32-openai"):
+        models.pretrained_clip(offline=True, cache=tmp_path)
+
+
+def test_pretrained_clip_loads_cached_file_by_path(tmp_path, no_network, monkeypatch):
+    import open_clip
+
+    # A real ViT-B/32 checkpoint is 600 MB, so open_clip's factory is replaced by a recorder;
+    # what is checked is which file and options reach it.
+    weights = tmp_path / "open_clip_model.safetensors"
+    weights.write_bytes(b"placeholder")
+    monkeypatch.setattr(assets, "clip_cached_file", lambda root: weights)
+    calls = []
+
+    def create(model_name, **options):
+        calls.append((model_name, options))
+        return nn.Linear(1, 1), None, "preprocess"
+
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", create)
+    clip = models.pretrained_clip(offline=True, cache=tmp_path)
+    assert calls == [
+        ("ViT-B-32", {"pretrained": str(weights), "force_quick_gelu": True, "weights_only": True})
+    ]
+    assert clip.preprocess == "preprocess"
+    assert not clip.model.training
+    assert clip.tokenizer(["a photo of a cat"]).shape == (1, 77)
+
+
+@pytest.mark.parametrize("field", ["train_size", "held_out_size", "num_epochs", "batch_size"])
+def test_training_config_rejects_zero(field):
+    with pytest.raises(ValueError, match=f"invalid {field}=0"):
+        QuickTrainingConfig(**{field: 0})
+
+
+def test_quick_classifier_ignores_thread_count():
+    torch.set_num_threads(2)
+    try:
+        two_threads = quick_classifier(config=TINY, use_cache=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    one_thread = quick_classifier(config=TINY, use_cache=False)
+    assert state_dicts_equal(two_threads.model, one_thread.model)

@@ -131,7 +131,7 @@ def missing_figures(out_dir: Path | str) -> dict[str, dict[str, Any]]:
 def _asset_digests(recipe: Recipe) -> dict[str, str | None]:
     """Return a digest per asset of the recipe: the file's SHA-256, or one over its files' digests.
 
-    ``None`` stands for an asset whose owning library checks the download.
+    ``None`` marks an asset whose owning library checks the download.
     """
     digests: dict[str, str | None] = {}
     for name in recipe.assets:
