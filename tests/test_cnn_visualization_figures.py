@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 
 from cvnotes import models
 from cvnotes.assets import AssetMissingError
-from cvnotes.figures import RecipeContext, get_recipe, run_recipe
+from cvnotes.figures import RecipeContext, build_figures, get_recipe, run_recipe
+from cvnotes.figures.build import missing_figures
 from cvnotes.figures.style import LANGUAGES, figure_style
 
 RECIPES = ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"]
@@ -110,3 +111,12 @@ def test_full_profile_offline_without_weights_raises(tmp_path, monkeypatch):
     monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
     with pytest.raises(AssetMissingError, match="resnet50-imagenet"):
         run_recipe("cnn-grad-cam", profile="full", offline=True)
+
+
+def test_full_build_offline_records_missing_figures(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path / "cache"))
+    results = build_figures(RECIPES, out_dir=tmp_path / "figures", profile="full", offline=True)
+    assert [result.status for result in results] == ["missing"] * 3
+    for result in results:
+        assert "resnet50-imagenet" in result.missing_assets
+    assert set(missing_figures(tmp_path / "figures")) == set(RECIPES)
