@@ -152,7 +152,8 @@ class Asset:
         kind: ``"dataset"``, ``"weights"`` or ``"photos"``.
         source: Where the files come from (a URL, a Debian package or a paper).
         size_bytes: Size on disk. Exact for embedded files, otherwise the
-            download size that the owning library states (rounded).
+            download size that the owning library states (rounded) or, where it
+            states none, an estimate marked as such beside the declaration.
         sha256: SHA-256 digest of the file for a single-file asset that cvnotes
             checks itself. ``None`` when the owning library checks the download
             (its method is in ``checked_by``) or when the asset has several files,
@@ -336,6 +337,7 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
 
     Raises:
         UnknownAssetError: If a name is not declared (before anything is fetched).
+        TypeError: If ``names`` is a single string instead of a list.
         AssetMissingError: If ``offline`` is set and assets that need the network
             are missing; it names all of them. The others are still fetched.
 
@@ -344,6 +346,8 @@ def fetch(names: Iterable[str] | None = None, *, offline: bool = False) -> list[
         >>> results[0].status
         'embedded'
     """
+    if isinstance(names, str):
+        raise TypeError(f"names must be a list of asset names, not the string {names!r}: use [{names!r}]")
     selected = [get_asset(name) for name in names] if names else list(ASSETS.values())
     root = cache_dir()
     results: list[FetchResult] = []
@@ -501,7 +505,11 @@ def _cifar100_asset() -> Asset:
 
 def clip_cached_file(root: Path) -> Path | None:
     """Return the cached ViT-B-32 "openai" weight file, or None; never touches the network."""
-    from huggingface_hub import try_to_load_from_cache
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        # huggingface_hub comes with open_clip (the "clip" extra); without it nothing can be cached.
+        return None
 
     for file_name in CLIP_HF_FILES:
         found = try_to_load_from_cache(CLIP_HF_REPO, file_name, cache_dir=str(open_clip_dir(root)))
@@ -523,6 +531,7 @@ def _clip_asset() -> Asset:
         name="clip-vit-b-32-openai",
         kind="weights",
         source=f"https://huggingface.co/{CLIP_HF_REPO} (OpenAI CLIP ViT-B/32, Radford et al., ICML 2021)",
+        # An estimate: about 151 million float32 parameters; open_clip states no file size.
         size_bytes=605_000_000,
         sha256=None,
         licence="MIT, OpenAI (github.com/openai/CLIP)",

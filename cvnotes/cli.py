@@ -203,6 +203,12 @@ def _fetch(args: argparse.Namespace) -> int:
     except AssetMissingError as exc:
         print(f"cvnotes fetch: error: {exc}", file=sys.stderr)
         return 1
+    except ImportError as exc:
+        print(
+            f"cvnotes fetch: error: {exc}; install the missing package (CLIP needs `pip install open-clip-torch`)",
+            file=sys.stderr,
+        )
+        return 1
     except (OSError, RuntimeError) as exc:
         # A failed download (no network, a checksum the owning library rejects) ends here.
         print(f"cvnotes fetch: error: {type(exc).__name__}: {exc}", file=sys.stderr)

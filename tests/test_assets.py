@@ -492,3 +492,25 @@ def test_mkdocs_build_fails_on_missing_when_asked(tmp_path, toy_recipes, monkeyp
         "toy-needs-weights" in error and "cvnotes fetch resnet50-imagenet" in error for error in errors
     )
     assert not (tmp_path / "site" / "index.html").exists()
+
+
+def test_clip_not_cached_without_huggingface_hub(empty_cache, monkeypatch):
+    import sys
+
+    # A None entry in sys.modules makes the import raise ImportError.
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    assert not is_cached("clip-vit-b-32-openai")
+
+
+def test_cli_fetch_failed_download(empty_cache, monkeypatch, capsys):
+    def fail(url, model_dir=None, **options):
+        raise OSError("connection timed out")
+
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", fail)
+    assert cli.main(["fetch", "resnet18-imagenet"]) == 1
+    assert "OSError: connection timed out" in capsys.readouterr().err
+
+
+def test_fetch_rejects_single_string():
+    with pytest.raises(TypeError, match=r"use \['mnist'\]"):
+        fetch("mnist")

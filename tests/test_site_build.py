@@ -37,6 +37,11 @@ FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
 pytestmark = pytest.mark.build
 
+# The API reference pages of the asset layer, data and models, each listed once.
+for asset_page in ("reference/assets/", "reference/data/", "reference/models/"):
+    if asset_page not in PAGES:
+        PAGES.append(asset_page)
+
 
 def copy_project(root: Path) -> None:
     """Copy mkdocs.yml and docs/ into ``root``, leaving out generated figures and vendored files."""
