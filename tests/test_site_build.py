@@ -14,8 +14,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the site
-PAGES = ["", "object-detection/", "tutorials/focal-loss/", "reference/losses/"]
-FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
+PAGES = [
+    "",
+    "object-detection/",
+    "cnn-visualization/",
+    "tutorials/focal-loss/",
+    "tutorials/cnn-visualization/",
+    "reference/assets/",
+    "reference/data/",
+    "reference/models/",
+    "reference/losses/",
+    "reference/gradcam/",
+    "reference/occlusion/",
+    "reference/filters/",
+]
+# The figures each chapter page shows.
+PAGE_FIGURES = {
+    "object-detection/": ["focal-loss-curves", "focal-loss-easy-negatives"],
+    "cnn-visualization/": ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"],
+}
+FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
 pytestmark = pytest.mark.build
 
@@ -100,9 +118,10 @@ def test_every_page_exists_with_its_language(built, language, page):
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
-def test_figures_shown_in_their_language(built, language):
-    html = page_html(built["site"], language, "object-detection/")
-    for name in FIGURES:
+@pytest.mark.parametrize("page", list(PAGE_FIGURES))
+def test_figures_shown_in_their_language(built, language, page):
+    html = page_html(built["site"], language, page)
+    for name in PAGE_FIGURES[page]:
         assert f'src="../figures/{name}.png"' in html
         served = built["site"] / LANGUAGES[language] / "figures" / f"{name}.png"
         generated = built["docs"] / "figures" / f"{name}.{language}.png"
@@ -131,6 +150,37 @@ def test_api_reference_rendered(built, language):
         assert f'id="cvnotes.losses.{function}"' in html
     assert 'class="arithmatex"' in html, "docstring equations are not marked up for MathJax"
     assert "Lin et al., ICCV 2017" in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_cnn_tutorial_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/cnn-visualization/")
+    assert "jp-Notebook" in html
+    assert "hooks left after 100 runs: 0" in html
+    assert "max |Grad-CAM - hand value| =" in html
+    assert "data:image/png;base64," in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("module", ["gradcam", "occlusion", "filters"])
+def test_cnn_api_reference_rendered(built, language, module):
+    html = page_html(built["site"], language, f"reference/{module}/")
+    function = {"gradcam": "grad_cam", "occlusion": "occlusion_sensitivity", "filters": "filter_grid"}[module]
+    assert f'id="cvnotes.{module}.{function}"' in html
+    assert 'class="arithmatex"' in html
+
+
+def test_cnn_sections_have_stable_anchors(built):
+    for language in LANGUAGES:
+        html = page_html(built["site"], language, "cnn-visualization/")
+        for anchor in (
+            "why-first-layer",
+            "occlusion-heatmap",
+            "occlusion-definition",
+            "grad-cam-relu",
+            "references",
+        ):
+            assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
 
 
 def test_answer_sections_have_stable_anchors(built):

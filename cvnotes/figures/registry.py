@@ -36,7 +36,7 @@ Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
 
 # Modules that define recipes; importing one registers its recipes.
-RECIPE_MODULES: tuple[str, ...] = ("cvnotes.figures.focal_loss",)
+RECIPE_MODULES: tuple[str, ...] = ("cvnotes.figures.focal_loss", "cvnotes.figures.cnn_visualization")
 
 
 class UnknownRecipeError(KeyError):
