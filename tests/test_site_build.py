@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from sitetools import copy_project, mkdocs_build
 
-REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the site
-PAGES = ["", "object-detection/", "tutorials/focal-loss/", "reference/losses/"]
+PAGES = ["", "object-detection/", "tutorials/focal-loss/", "reference/losses/", "troubleshooting/"]
 FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
 
 pytestmark = pytest.mark.build
 
 
-def copy_project(root: Path) -> None:
-    """Copy mkdocs.yml and docs/ into ``root``, leaving out generated figures and vendored files."""
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("figures", "vendor"))
-
-
-def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CVNOTES_PROFILE": "quick"}
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
-    command += ["-f", str(root / "mkdocs.yml"), "-d", str(root / "site")]
-    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """Copy the site sources without generated files, build them strictly, return the paths."""
-    root = tmp_path_factory.mktemp("project")
-    copy_project(root)
-    completed = mkdocs_build(root)
-    assert completed.returncode == 0, f"mkdocs build failed:\n{completed.stdout}\n{completed.stderr}"
-    return {
-        "root": root,
-        "site": root / "site",
-        "docs": root / "docs",
-        "log": completed.stdout + completed.stderr,
-    }
+def built(built_site) -> dict:
+    """The strict build of the whole site, shared with the browser tests."""
+    return built_site
 
 
 def test_notebook_cell_error_fails_build(tmp_path):
