@@ -171,3 +171,21 @@ def test_relative_links_resolve(built):
             assert target.is_file() or (target / "index.html").is_file(), (
                 f"{html_file.relative_to(site)} links to missing {link}"
             )
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_every_page_ends_with_cite_note(built, language):
+    heading = {"ko": "이 페이지 인용하기", "en": "Cite this page"}[language]
+    for page in PAGES:
+        html = page_html(built["site"], language, page)
+        note = re.search(r'<aside class="cvnotes-cite">(.*?)</aside>', html, flags=re.DOTALL)
+        assert note is not None, f"{language}/{page} has no cite note"
+        assert heading in note.group(1)
+        assert "version 0.1.0" in note.group(1) or "버전 0.1.0" in note.group(1)
+
+
+def test_not_found_page_is_default_language(built):
+    html = (built["site"] / "404.html").read_text(encoding="utf-8")
+    assert '<html lang="ko"' in html
+    assert '<a href="/">처음 페이지</a>' in html
+    assert '<a href="/en/">English home page</a>' in html
