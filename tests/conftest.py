@@ -29,3 +29,11 @@ def site_server(built_site) -> str:
     site: Path = built_site["site"]
     with serve_site(site) as base_url:
         yield base_url
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch):
+    """Run every test under an English locale, whatever the machine's, so messages are predictable."""
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
