@@ -141,7 +141,7 @@ def _build(args: argparse.Namespace) -> int:
                 force=args.force,
                 progress=progress,
             )
-        except UnknownRecipeError as exc:  # names are checked above; this is build_figures' own check
+        except UnknownRecipeError as exc:  # build_figures checks the names again
             print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
             return 2
         except FigureBuildError as exc:

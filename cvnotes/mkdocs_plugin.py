@@ -174,14 +174,14 @@ def load_citation(path: Path) -> Citation:
         The citation. A person is written "given-names family-names", an entity by its ``name``.
 
     Raises:
-        PluginError: If the file is missing or lacks ``authors``, ``title`` or ``version``.
+        PluginError: If the file or its ``authors``, ``title`` or ``version`` is missing.
     """
     if not path.is_file():
         raise PluginError(f"cvnotes: citation file {path} not found: create it or set the `citation` option")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     missing = [key for key in ("authors", "title", "version") if not data.get(key)]
     if missing:
-        raise PluginError(f"cvnotes: {path} lacks {', '.join(missing)}")
+        raise PluginError(f"cvnotes: {path} is missing {', '.join(missing)}: add them (CFF 1.2.0)")
     authors = []
     for author in data["authors"]:
         if "name" in author:

@@ -126,7 +126,7 @@ def built_pages(site: Path) -> set[str]:
 
 
 class _SiteRequestHandler(SimpleHTTPRequestHandler):
-    """Serve the site's files; answer a missing path with the site's 404 page, as static hosts do."""
+    """Serve the site's files, and the site's 404 page for a missing path, as static hosts do."""
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the name is fixed by the base class
         pass

@@ -123,7 +123,7 @@ def test_load_citation_missing_file_and_fields(tmp_path):
         mkdocs_plugin.load_citation(tmp_path / "CITATION.cff")
     path = tmp_path / "CITATION.cff"
     path.write_text("cff-version: 1.2.0\ntitle: x\n", encoding="utf-8")
-    with pytest.raises(PluginError, match="lacks authors, version"):
+    with pytest.raises(PluginError, match="is missing authors, version: add them"):
         mkdocs_plugin.load_citation(path)
 
 

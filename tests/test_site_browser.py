@@ -73,7 +73,7 @@ def browser():
 
 @dataclass
 class PageLog:
-    """What went wrong while a page was open: console errors, script errors, failed and blocked requests."""
+    """Problems seen while a page was open: console errors, script errors, failed and blocked requests."""
 
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
@@ -96,7 +96,12 @@ def tab(browser):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and log.console_errors.append(message.text))
+
+    def record_console(message) -> None:
+        if message.type == "error":
+            log.console_errors.append(message.text)
+
+    page.on("console", record_console)
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
     page.on("requestfailed", lambda request: log.failed_requests.append(request.url))
     page.cvnotes_log = log
@@ -164,7 +169,7 @@ def test_page_loads_cleanly_offline(tab, site_server, source_page):
 @pytest.mark.parametrize("source_page", PAGES, ids=page_id)
 def test_language_switcher_keeps_page_and_section(tab, site_server, source_page):
     anchors = heading_anchors(source_page)
-    # The first anchor is the page title; a later one is a section both translations share.
+    # The first anchor is the page title, so the last one is taken: a section both translations share.
     section = f"#{anchors[-1]}" if len(anchors) > 1 else ""
     tab.goto(urljoin(site_server, source_page.url_path) + section)
     wait_until_settled(tab)
@@ -199,7 +204,7 @@ def test_search_finds_word_in_page_language(tab, site_server, language):
     if not tab.is_visible("input.md-search__input"):
         tab.click("label.md-search__icon[for='__search']")
     tab.fill("input.md-search__input", word)
-    # Material searches on keyup; typed Hangul arrives as text input without one, so send a key.
+    # Material searches on keyup, but typed Hangul arrives as text input without one, so send a key.
     tab.press("input.md-search__input", "End")
     tab.wait_for_selector(".md-search-result__item", timeout=10_000)
 
@@ -234,7 +239,7 @@ def test_not_found_page_is_styled_and_links_home(tab, site_server, path):
     }
     # The stylesheet loaded from the root, so Material's header is sticky rather than static.
     assert tab.evaluate("getComputedStyle(document.querySelector('.md-header')).position") == "sticky"
-    # Chromium logs the 404 of the document itself as a console error; nothing else may fail.
+    # Chromium logs the 404 of the document itself as a console error. Nothing else may fail.
     assert [error for error in log.console_errors if "404" not in error] == []
     assert log.failed_requests == []
     assert log.page_errors == []
@@ -297,7 +302,7 @@ def test_figure_opens_in_lightbox(tab, built_site, site_server):
 def test_request_to_other_host_is_blocked_and_recorded(tab, site_server):
     tab.goto(site_server)
     wait_until_settled(tab)
-    # A reserved name that never resolves; the route aborts the request before any lookup.
+    # The .invalid domain never resolves, and the route aborts the request before any lookup.
     outcome = tab.evaluate(
         "() => fetch('https://fonts.example.invalid/font.woff2').then(() => 'loaded', () => 'blocked')"
     )

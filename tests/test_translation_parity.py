@@ -97,12 +97,12 @@ def markdown_sections(text: str) -> tuple[list[Section], list[str]]:
     return sections, missing_anchors
 
 
-def _compare_lists(where: str, what: str, lists: dict[str, Sequence]) -> list[str]:
+def _compare_lists(where: str, aspect: str, lists: dict[str, Sequence]) -> list[str]:
     values = list(lists.values())
     if all(value == values[0] for value in values[1:]):
         return []
-    shown = "; ".join(f"{language}: {list(value)}" for language, value in lists.items())
-    return [f"{where}: {what} differ ({shown})"]
+    details = "; ".join(f"{language}: {list(value)}" for language, value in lists.items())
+    return [f"{where}: {aspect} differ ({details})"]
 
 
 def compare_markdown(name: str, texts: dict[str, str]) -> list[str]:
