@@ -46,9 +46,10 @@ def test_notebooks_install_configured_repository_at_version():
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         first_code = next(cell for cell in cells if cell["cell_type"] == "code")
         source = "".join(first_code["source"])
+        hint = f'put `{expected}` under `if "google.colab" in sys.modules:` in the first code cell'
         assert 'if "google.colab" in sys.modules:' in source, (
-            f"{path.name}: the install is not limited to Colab"
+            f"{path.name}: the install is not limited to Colab. {hint}"
         )
         assert expected in source, (
-            f"{path.name}: the first code cell does not install {repository} v{VERSION}"
+            f"{path.name}: the first code cell does not install {repository} v{VERSION}. {hint}"
         )
