@@ -1,4 +1,4 @@
-"""Command line interface: ``cvnotes figures``.
+"""Command line interface: ``cvnotes figures`` and ``cvnotes fetch``.
 
 Messages, help and errors are in Korean when the locale starts with ``ko`` and in English otherwise;
 ``--lang ko`` or ``--lang en`` overrides the locale (see :mod:`cvnotes.i18n`).
@@ -9,6 +9,10 @@ Examples::
     cvnotes figures                          # every recipe, quick profile, into docs/figures
     cvnotes figures focal-loss-curves --force
     cvnotes figures --profile full --out /tmp/figures
+    cvnotes figures --profile full --offline --fail-on-missing
+    cvnotes fetch --list                     # every asset, its size, licence and whether it is cached
+    cvnotes fetch resnet50-imagenet          # download into the cache (see cvnotes.assets)
+    cvnotes fetch --offline                  # only check the cache; exit 1 if an asset is missing
     cvnotes --lang ko figures --help
 """
 
@@ -95,6 +99,39 @@ def _parser() -> argparse.ArgumentParser:
         help=_("tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)"),
     )
     figures.add_argument("--force", action="store_true", help=_("rebuild even if nothing changed"))
+    figures.add_argument(
+        "--fail-on-missing",
+        action="store_true",
+        default=env_flag("CVNOTES_FAIL_ON_MISSING"),
+        help=_(
+            "exit with an error when a figure is skipped because its asset is missing "
+            "(default: on when $CVNOTES_FAIL_ON_MISSING is 1)"
+        ),
+    )
+
+    fetch = commands.add_parser(
+        "fetch",
+        parents=[common],
+        help=_("download data sets and weights into the cache"),
+        description=_(
+            "Put assets into the cache directory ($CVNOTES_CACHE, else the platform's user cache "
+            "directory), through the library that owns each one. Embedded assets ship inside the "
+            "package and need nothing."
+        ),
+    )
+    fetch.add_argument("names", nargs="*", metavar="NAME", help=_("assets to fetch (default: all)"))
+    fetch.add_argument(
+        "--list", action="store_true", help=_("list the assets with size, licence and cache state, and exit")
+    )
+    fetch.add_argument(
+        "--offline",
+        action="store_true",
+        default=env_flag("CVNOTES_OFFLINE"),
+        help=_(
+            "do not use the network: only report which assets are missing (default: on when "
+            "$CVNOTES_OFFLINE is 1)"
+        ),
+    )
     return parser
 
 
@@ -140,6 +177,7 @@ def _build(args: argparse.Namespace) -> int:
                 offline=args.offline,
                 force=args.force,
                 progress=progress,
+                fail_on_missing=args.fail_on_missing,
             )
         except UnknownRecipeError as exc:  # build_figures checks the names again
             print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
@@ -150,11 +188,79 @@ def _build(args: argparse.Namespace) -> int:
             return 1
 
     for result in results:
-        if result.status == "built":
+        if result.status == "missing":
+            assets = ", ".join(result.missing_assets)
+            message = _("{name}: missing asset {assets}; run `{command}`")
+            print(message.format(name=result.name, assets=assets, command=result.command))
+        elif result.status == "built":
             print(_("{name}: built in {seconds:.1f} s").format(name=result.name, seconds=result.wall_time_s))
         else:
             print(_("{name}: up to date").format(name=result.name))
     print(_("figures and manifest in {directory}").format(directory=args.out))
+    return 0
+
+
+def _format_size(size_bytes: int) -> str:
+    if size_bytes <= 0:
+        return "-"
+    if size_bytes < 1_000_000:
+        return f"{size_bytes / 1000:.0f} kB"
+    return f"{size_bytes / 1_000_000:.1f} MB"
+
+
+def _list_assets() -> int:
+    from cvnotes.assets import ASSETS, cache_dir, is_cached
+
+    print(_("cache directory: {directory}").format(directory=cache_dir()))
+    width = max(len(name) for name in ASSETS)
+    for name, asset in ASSETS.items():
+        if asset.embedded:
+            state = _("embedded")
+        elif is_cached(name):
+            state = _("cached")
+        else:
+            state = _("not cached")
+        print(
+            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  {state:<10}  {asset.licence}"
+        )
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from cvnotes.assets import AssetMissingError, UnknownAssetError, fetch, get_asset
+
+    try:
+        for name in args.names:
+            get_asset(name)
+    except UnknownAssetError as exc:
+        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
+        return 2
+    if args.list:
+        return _list_assets()
+
+    try:
+        results = fetch(args.names, offline=args.offline)
+    except AssetMissingError as exc:
+        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        reason = _("{message}; install the missing package (CLIP needs `pip install open-clip-torch`)")
+        reason = reason.format(message=exc)
+        print(_("cvnotes fetch: error: {message}").format(message=reason), file=sys.stderr)
+        return 1
+    except (OSError, RuntimeError) as exc:
+        # A failed download (no network, a checksum the owning library rejects) ends here.
+        message = f"{type(exc).__name__}: {exc}"
+        print(_("cvnotes fetch: error: {message}").format(message=message), file=sys.stderr)
+        return 1
+
+    for result in results:
+        if result.status == "embedded":
+            print(_("{name}: embedded in the package, nothing to fetch").format(name=result.name))
+        elif result.status == "cached":
+            print(_("{name}: already in the cache").format(name=result.name))
+        else:
+            print(_("{name}: fetched into {path}").format(name=result.name, path=result.path))
     return 0
 
 
@@ -195,6 +301,8 @@ def _run(argv: list[str]) -> int:
                 )
             args.out = DEFAULT_FIGURES_DIR
         return _build(args)
+    if args.command == "fetch":
+        return _fetch(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

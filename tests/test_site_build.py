@@ -15,6 +15,11 @@ FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
 
 pytestmark = pytest.mark.build
 
+# The API reference pages of the asset layer, data and models, each listed once.
+for asset_page in ("reference/assets/", "reference/data/", "reference/models/"):
+    if asset_page not in PAGES:
+        PAGES.append(asset_page)
+
 
 @pytest.fixture(scope="module")
 def built(built_site) -> dict:

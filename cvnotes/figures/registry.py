@@ -99,6 +99,8 @@ class Recipe:
             of the cache key and their SHA-256 digests go into the manifest.
         seed: Seed of torch, numpy and random before the recipe runs.
         title: Short description in each language, for ``cvnotes figures --list``.
+        assets: Names of the [`cvnotes.assets.ASSETS`][cvnotes.assets.ASSETS] the recipe
+            uses; the manifest lists them with their digests.
     """
 
     name: str
@@ -108,6 +110,7 @@ class Recipe:
     inputs: tuple[Path, ...]
     seed: int
     title: Mapping[str, str]
+    assets: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Recipe] = {}
@@ -121,6 +124,7 @@ def recipe(
     code: tuple[ModuleType, ...] = (),
     inputs: Sequence[str | Path] = (),
     seed: int = 0,
+    assets: Sequence[str] = (),
 ) -> Callable[[RecipeFunction], RecipeFunction]:
     """Register the decorated function as the recipe ``name``.
 
@@ -131,10 +135,23 @@ def recipe(
         code: Modules the recipe depends on, hashed for incremental rebuilds.
         inputs: Files the recipe reads, hashed for incremental rebuilds.
         seed: Random seed set before the recipe runs.
+        assets: Names of the assets the recipe uses (keys of ``cvnotes.assets.ASSETS``).
+            A recipe that needs an asset it cannot get offline raises
+            [`AssetMissingError`][cvnotes.assets.AssetMissingError]; the builder
+            then records the figure as missing instead of failing.
 
     Raises:
-        ValueError: If the name is already registered by another function.
+        ValueError: If the name is already registered by another function, or an
+            asset name is not declared.
     """
+    from cvnotes.assets import ASSETS
+
+    unknown_assets = [asset for asset in assets if asset not in ASSETS]
+    if unknown_assets:
+        raise ValueError(
+            f"recipe {name!r} names undeclared asset(s) {', '.join(unknown_assets)}; "
+            f"declared assets: {', '.join(ASSETS)}"
+        )
 
     def register(function: RecipeFunction) -> RecipeFunction:
         existing = _REGISTRY.get(name)
@@ -150,6 +167,7 @@ def recipe(
             inputs=tuple(Path(path) for path in inputs),
             seed=seed,
             title=MappingProxyType(dict(title)),
+            assets=tuple(assets),
         )
         return function
 
