@@ -22,6 +22,7 @@ import argparse
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -208,6 +209,12 @@ def _format_size(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.1f} MB"
 
 
+def _pad_columns(text: str, columns: int) -> str:
+    """Pad ``text`` with spaces to ``columns`` terminal columns; Hangul and other wide characters take two."""
+    width = sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+    return text + " " * max(columns - width, 0)
+
+
 def _list_assets() -> int:
     from cvnotes.assets import ASSETS, cache_dir, is_cached
 
@@ -221,7 +228,8 @@ def _list_assets() -> int:
         else:
             state = _("not cached")
         print(
-            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  {state:<10}  {asset.licence}"
+            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  "
+            f"{_pad_columns(state, 12)}  {asset.licence}"
         )
     return 0
 

@@ -78,7 +78,8 @@ It does eight things.
    language, made from the ``CITATION.cff`` file next to ``mkdocs.yml``
    (authors, title, version, release year). The note links to the page under
    ``site_url`` when that is set, else to the page's source file at the
-   version's tag (``v<version>``) in the repository.
+   version's tag (``v<version>``) in the repository. A project without that
+   file gets no note.
 
 It also fixes the 404 page. i18n builds ``404.html`` once per language into
 the site root, so the last language built would win. This plugin keeps the
@@ -321,7 +322,10 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
                 f"cvnotes: invalid repository {repository!r}: write the GitHub owner and name as owner/name"
             )
         project_root = Path(config.config_file_path).parent
-        self.citation = load_citation(project_root / self.config.citation)
+        citation_path = project_root / self.config.citation
+        self.citation = load_citation(citation_path) if citation_path.is_file() else None
+        if self.citation is None:
+            log.info("cvnotes: no %s, so the pages get no 'cite this page' note", citation_path)
         # The path of docs_dir inside the repository, as Colab and GitHub address it.
         self.docs_path = Path(config.docs_dir).resolve().relative_to(project_root.resolve()).as_posix()
         return config
@@ -386,7 +390,9 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         language = _page_language(page, config)
         if page.file.src_uri.endswith(NOTEBOOK_EXTENSION):
             html_content = self._add_notebook_links(html_content, page, language)
-        return html_content + self._cite_note(page, config, language)
+        if self.citation is not None:
+            html_content += self._cite_note(page, config, language)
+        return html_content
 
     def _add_notebook_links(self, html_content: str, page, language: str) -> str:
         text = NOTEBOOK_LINK_TEXT.get(language, NOTEBOOK_LINK_TEXT["en"])

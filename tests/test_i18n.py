@@ -262,3 +262,18 @@ def test_cli_invalid_lang_value_rejected(capsys):
     status, _, error = run_cli(["--lang", "fr", "figures", "--list"], capsys)
     assert status == 2
     assert "argument --lang: invalid choice: 'fr'" in error
+
+
+def test_cli_fetch_list_in_korean(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
+    status, output, _ = run_cli(["--lang", "ko", "fetch", "--list"], capsys)
+    assert status == 0
+    assert output.startswith(f"캐시 디렉터리: {tmp_path}")
+    assert "패키지에 포함" in output
+    assert "캐시에 없음" in output
+
+
+def test_pad_columns_counts_hangul_twice():
+    assert cli._pad_columns("캐시", 6) == "캐시  "
+    assert cli._pad_columns("cached", 8) == "cached  "
+    assert cli._pad_columns("패키지에 포함", 4) == "패키지에 포함"

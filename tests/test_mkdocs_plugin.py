@@ -137,3 +137,11 @@ def test_invalid_repository_rejected(tmp_path):
     plugin.on_config(config)
     assert plugin.docs_path == "docs"
     assert plugin.citation.version == "1.2.3"
+
+
+def test_missing_citation_file_leaves_out_note(tmp_path):
+    (tmp_path / "docs").mkdir()
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), docs_dir=str(tmp_path / "docs"))
+    plugin = make_plugin()
+    plugin.on_config(config)
+    assert plugin.citation is None
