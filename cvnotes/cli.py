@@ -1,5 +1,8 @@
 """Command line interface: ``cvnotes figures`` and ``cvnotes fetch``.
 
+Messages, help and errors are in Korean when the locale starts with ``ko`` and in English otherwise;
+``--lang ko`` or ``--lang en`` overrides the locale (see :mod:`cvnotes.i18n`).
+
 Examples::
 
     cvnotes figures --list
@@ -10,9 +13,7 @@ Examples::
     cvnotes fetch --list                     # every asset, its size, licence and whether it is cached
     cvnotes fetch resnet50-imagenet          # download into the cache (see cvnotes.assets)
     cvnotes fetch --offline                  # only check the cache; exit 1 if an asset is missing
-
-Each user message is one string literal, so that it can later be wrapped in a
-gettext ``_()`` call.
+    cvnotes --lang ko figures --help
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import argparse
 import logging
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main"]
+from cvnotes.i18n import LANGUAGES, choose_language, use_language
+from cvnotes.i18n import gettext as _
 
-# NOTE: messages and help are English only so far; the recipe titles in --list are bilingual.
+__all__ = ["main"]
 
 DEFAULT_FIGURES_DIR = Path("docs") / "figures"
 
@@ -36,73 +39,99 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
 
 
+def _language_option() -> argparse.ArgumentParser:
+    """Return a parent parser with ``--lang``, which every command accepts."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help=_(
+            "language of messages and help (default: ko when the locale, e.g. $LANG, starts with ko, else en)"
+        ),
+    )
+    return common
+
+
 def _parser() -> argparse.ArgumentParser:
     from cvnotes.figures import PROFILES
 
+    common = _language_option()
     parser = argparse.ArgumentParser(
         prog="cvnotes",
-        description="Build the figures of the cvnotes study site (Korean and English).",
+        description=_("Build the figures of the cvnotes study site (Korean and English)."),
+        parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     figures = commands.add_parser(
         "figures",
-        help="build figure recipes into PNG files and a manifest",
-        description=(
+        parents=[common],
+        help=_("build figure recipes into PNG files and a manifest"),
+        description=_(
             "Build figure recipes. Each recipe writes <name>.ko.png and <name>.en.png and "
             "an entry in manifest.json; a recipe whose code, parameters and inputs are "
             "unchanged is skipped."
         ),
     )
-    figures.add_argument("names", nargs="*", metavar="NAME", help="recipes to build (default: all)")
-    figures.add_argument("--list", action="store_true", help="list the recipes and exit")
+    figures.add_argument("names", nargs="*", metavar="NAME", help=_("recipes to build (default: all)"))
+    figures.add_argument("--list", action="store_true", help=_("list the recipes and exit"))
     figures.add_argument(
         "--profile",
         choices=PROFILES,
         default=os.environ.get("CVNOTES_PROFILE", "quick"),
-        help="quick: CPU and embedded data, minutes; full: downloaded data and weights "
-        "(default: $CVNOTES_PROFILE or quick)",
+        help=_(
+            "quick: CPU and embedded data, minutes; full: downloaded data and weights "
+            "(default: $CVNOTES_PROFILE or quick)"
+        ),
     )
     figures.add_argument(
         "--out",
         type=Path,
         default=None,
-        help=f"output directory (default: {DEFAULT_FIGURES_DIR}, which needs mkdocs.yml in the current directory)",
+        help=_(
+            "output directory (default: {default}, which needs mkdocs.yml in the current directory)"
+        ).format(default=DEFAULT_FIGURES_DIR),
     )
     figures.add_argument(
         "--offline",
         action="store_true",
         default=env_flag("CVNOTES_OFFLINE"),
-        help="tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)",
+        help=_("tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)"),
     )
-    figures.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    figures.add_argument("--force", action="store_true", help=_("rebuild even if nothing changed"))
     figures.add_argument(
         "--fail-on-missing",
         action="store_true",
         default=env_flag("CVNOTES_FAIL_ON_MISSING"),
-        help="exit with an error when a figure is skipped because its asset is missing "
-        "(default: on when $CVNOTES_FAIL_ON_MISSING is 1)",
+        help=_(
+            "exit with an error when a figure is skipped because its asset is missing "
+            "(default: on when $CVNOTES_FAIL_ON_MISSING is 1)"
+        ),
     )
 
     fetch = commands.add_parser(
         "fetch",
-        help="download data sets and weights into the cache",
-        description=(
+        parents=[common],
+        help=_("download data sets and weights into the cache"),
+        description=_(
             "Put assets into the cache directory ($CVNOTES_CACHE, else the platform's user cache "
             "directory), through the library that owns each one. Embedded assets ship inside the "
             "package and need nothing."
         ),
     )
-    fetch.add_argument("names", nargs="*", metavar="NAME", help="assets to fetch (default: all)")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help=_("assets to fetch (default: all)"))
     fetch.add_argument(
-        "--list", action="store_true", help="list the assets with size, licence and cache state, and exit"
+        "--list", action="store_true", help=_("list the assets with size, licence and cache state, and exit")
     )
     fetch.add_argument(
         "--offline",
         action="store_true",
         default=env_flag("CVNOTES_OFFLINE"),
-        help="do not use the network: only report which assets are missing (default: on when "
-        "$CVNOTES_OFFLINE is 1)",
+        help=_(
+            "do not use the network: only report which assets are missing (default: on when "
+            "$CVNOTES_OFFLINE is 1)"
+        ),
     )
     return parser
 
@@ -121,9 +150,18 @@ def _list_recipes() -> int:
 def _build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cvnotes.figures import FigureBuildError, UnknownRecipeError, build_figures
+    from cvnotes.figures import FigureBuildError, UnknownRecipeError, build_figures, registered_recipes
 
-    with tqdm(desc="figures", unit="recipe", disable=None, leave=False) as bar:
+    recipes = registered_recipes()
+    unknown = [name for name in args.names if name not in recipes]
+    if unknown:
+        message = _("unknown recipe {name!r}; known recipes: {known} (see `cvnotes figures --list`)").format(
+            name=unknown[0], known=", ".join(sorted(recipes))
+        )
+        print(_("cvnotes figures: error: {message}").format(message=message), file=sys.stderr)
+        return 2
+
+    with tqdm(desc=_("figures"), unit=_("recipe"), disable=None, leave=False) as bar:
 
         def progress(recipes):
             bar.reset(total=len(recipes))
@@ -142,21 +180,24 @@ def _build(args: argparse.Namespace) -> int:
                 progress=progress,
                 fail_on_missing=args.fail_on_missing,
             )
-        except UnknownRecipeError as exc:
-            print(f"cvnotes figures: error: {exc}", file=sys.stderr)
+        except UnknownRecipeError as exc:  # build_figures checks the names again
+            print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
             return 2
         except FigureBuildError as exc:
-            print(f"cvnotes figures: error: {exc}", file=sys.stderr)
+            # NOTE: the details come from the library and stay in English.
+            print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
             return 1
 
     for result in results:
         if result.status == "missing":
             assets = ", ".join(result.missing_assets)
-            print(f"{result.name}: missing asset {assets}; run `{result.command}`")
-            continue
-        timing = f" in {result.wall_time_s:.1f} s" if result.status == "built" else ""
-        print(f"{result.name}: {result.status}{timing}")
-    print(f"figures and manifest in {args.out}")
+            message = _("{name}: missing asset {assets}; run `{command}`")
+            print(message.format(name=result.name, assets=assets, command=result.command))
+        elif result.status == "built":
+            print(_("{name}: built in {seconds:.1f} s").format(name=result.name, seconds=result.wall_time_s))
+        else:
+            print(_("{name}: up to date").format(name=result.name))
+    print(_("figures and manifest in {directory}").format(directory=args.out))
     return 0
 
 
@@ -168,20 +209,27 @@ def _format_size(size_bytes: int) -> str:
     return f"{size_bytes / 1_000_000:.1f} MB"
 
 
+def _pad_columns(text: str, columns: int) -> str:
+    """Pad ``text`` with spaces to ``columns`` terminal columns; Hangul and other wide characters take two."""
+    width = sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+    return text + " " * max(columns - width, 0)
+
+
 def _list_assets() -> int:
     from cvnotes.assets import ASSETS, cache_dir, is_cached
 
-    print(f"cache directory: {cache_dir()}")
+    print(_("cache directory: {directory}").format(directory=cache_dir()))
     width = max(len(name) for name in ASSETS)
     for name, asset in ASSETS.items():
         if asset.embedded:
-            state = "embedded"
+            state = _("embedded")
         elif is_cached(name):
-            state = "cached"
+            state = _("cached")
         else:
-            state = "not cached"
+            state = _("not cached")
         print(
-            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  {state:<10}  {asset.licence}"
+            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  "
+            f"{_pad_columns(state, 12)}  {asset.licence}"
         )
     return 0
 
@@ -193,7 +241,7 @@ def _fetch(args: argparse.Namespace) -> int:
         for name in args.names:
             get_asset(name)
     except UnknownAssetError as exc:
-        print(f"cvnotes fetch: error: {exc}", file=sys.stderr)
+        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
         return 2
     if args.list:
         return _list_assets()
@@ -201,32 +249,43 @@ def _fetch(args: argparse.Namespace) -> int:
     try:
         results = fetch(args.names, offline=args.offline)
     except AssetMissingError as exc:
-        print(f"cvnotes fetch: error: {exc}", file=sys.stderr)
+        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
         return 1
     except ImportError as exc:
-        print(
-            f"cvnotes fetch: error: {exc}; install the missing package (CLIP needs `pip install open-clip-torch`)",
-            file=sys.stderr,
-        )
+        reason = _("{message}; install the missing package (CLIP needs `pip install open-clip-torch`)")
+        reason = reason.format(message=exc)
+        print(_("cvnotes fetch: error: {message}").format(message=reason), file=sys.stderr)
         return 1
     except (OSError, RuntimeError) as exc:
         # A failed download (no network, a checksum the owning library rejects) ends here.
-        print(f"cvnotes fetch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = f"{type(exc).__name__}: {exc}"
+        print(_("cvnotes fetch: error: {message}").format(message=message), file=sys.stderr)
         return 1
 
     for result in results:
         if result.status == "embedded":
-            print(f"{result.name}: embedded in the package, nothing to fetch")
+            print(_("{name}: embedded in the package, nothing to fetch").format(name=result.name))
         elif result.status == "cached":
-            print(f"{result.name}: already in the cache")
+            print(_("{name}: already in the cache").format(name=result.name))
         else:
-            print(f"{result.name}: fetched into {result.path}")
+            print(_("{name}: fetched into {path}").format(name=result.name, path=result.path))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``cvnotes`` command; return the exit status."""
+    """Run the ``cvnotes`` command in the language of ``--lang`` or the locale; return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The help texts are translated when the parser is built, so the language is chosen first.
+    language_parser = argparse.ArgumentParser(add_help=False)
+    language_parser.add_argument("--lang")
+    requested, _unused = language_parser.parse_known_args(argv)
+    option = requested.lang if requested.lang in LANGUAGES else None
+    with use_language(choose_language(option)):
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "figures":
@@ -235,14 +294,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # argparse checks choices on the command line only, not a default taken from the environment.
         if args.profile not in PROFILES:
             parser.error(
-                f"invalid profile {args.profile!r} (from $CVNOTES_PROFILE): use one of {', '.join(PROFILES)}"
+                _("invalid profile {profile!r} (from $CVNOTES_PROFILE): use one of {choices}").format(
+                    profile=args.profile, choices=", ".join(PROFILES)
+                )
             )
         if args.list:
             return _list_recipes()
         if args.out is None:
             if not Path("mkdocs.yml").is_file():
                 parser.error(
-                    f"no mkdocs.yml in {Path.cwd()}: run from the repository root, or pass --out DIR"
+                    _("no mkdocs.yml in {directory}: run from the repository root, or pass --out DIR").format(
+                        directory=Path.cwd()
+                    )
                 )
             args.out = DEFAULT_FIGURES_DIR
         return _build(args)

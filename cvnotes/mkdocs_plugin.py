@@ -10,7 +10,7 @@ own priority::
       - i18n: ...
       - mkdocs-jupyter: ...
 
-It does six things.
+It does eight things.
 
 1. **Figures.** Before each build it runs [`build_figures`][cvnotes.figures.build_figures]
    into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
@@ -66,11 +66,32 @@ It does six things.
    the English entries, with locations relative to ``/en/``. Each English page's
    ``base`` (in Material's ``__config`` script) then points at ``/en/``, the
    directory Material loads the index from and resolves result links against.
+
+7. **Colab and download links.** Every notebook page gets two buttons under its
+   title: "Open in Colab", which opens the notebook from the GitHub repository
+   named by the ``repository`` option (``owner/name``) on the ``branch`` option,
+   and a download link to the ``.ipynb`` that mkdocs-jupyter copies next to the
+   page when its ``include_source`` option is on. Both links come from that one
+   option, so moving the repository changes one line of ``mkdocs.yml``.
+
+8. **"Cite this page".** Every page ends with a citation note in its own
+   language, made from the ``CITATION.cff`` file next to ``mkdocs.yml``
+   (authors, title, version, release year). The note links to the page under
+   ``site_url`` when that is set, else to the page's source file at the
+   version's tag (``v<version>``) in the repository. A project without that
+   file gets no note.
+
+It also fixes the 404 page. i18n builds ``404.html`` once per language into
+the site root, so the last language built would win. This plugin keeps the
+default language's page, adds a line in every language that links to that
+language's home page, and points its language switcher at the language roots
+(otherwise it keeps the links of the last page built).
 """
 
 from __future__ import annotations
 
 import filecmp
+import html
 import importlib.util
 import json
 import logging
@@ -78,8 +99,10 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import mkdocs.utils
+import yaml
 from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -90,7 +113,15 @@ from mkdocs.utils import get_relative_url
 from cvnotes.cli import env_flag
 from cvnotes.figures.registry import PROFILES
 
-__all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION", "missing_figure_note", "replace_missing_figures"]
+__all__ = [
+    "CvnotesPlugin",
+    "NOTEBOOK_EXTENSION",
+    "Citation",
+    "colab_url",
+    "load_citation",
+    "missing_figure_note",
+    "replace_missing_figures",
+]
 
 log = logging.getLogger("mkdocs.plugins.cvnotes")
 
@@ -101,6 +132,31 @@ MATHJAX_SITE_DIR = Path("javascripts") / "vendor" / "mathjax"
 _HEAD_ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="([A-Za-z-]+)">')
 _CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{[^<]*?"base": )"[^"]*"')
 SEARCH_INDEX = Path("search") / "search_index.json"
+NOT_FOUND_PAGE = "404.html"
+NOT_FOUND_TEXT = {
+    "ko": '요청한 페이지가 없습니다. <a href="{home}">처음 페이지</a>로 가세요.',
+    "en": 'This page does not exist. Go to the <a href="{home}">English home page</a>.',
+}
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_FIRST_H1_END = re.compile(r"</h1>", re.IGNORECASE)
+
+# Link and note wording per page language; a language without an entry uses English.
+NOTEBOOK_LINK_TEXT = {
+    "ko": {"colab": "Colab에서 열기", "download": "노트북 내려받기 (.ipynb)"},
+    "en": {"colab": "Open in Colab", "download": "Download the notebook (.ipynb)"},
+}
+CITE_TEXT = {
+    "ko": {
+        "heading": "이 페이지 인용하기",
+        "version": "버전",
+        "more": "저장소 루트의 CITATION.cff에 전체 인용 정보가 있습니다.",
+    },
+    "en": {
+        "heading": "Cite this page",
+        "version": "version",
+        "more": "CITATION.cff at the repository root has the full citation.",
+    },
+}
 
 
 class CvnotesPluginConfig(Config):
@@ -111,6 +167,61 @@ class CvnotesPluginConfig(Config):
     build_figures = config_options.Type(bool, default=True)
     # Unset means: read $CVNOTES_FAIL_ON_MISSING at build time.
     fail_on_missing = config_options.Optional(config_options.Type(bool))
+    # GitHub "owner/name" the Colab and citation links point at; empty leaves them out.
+    repository = config_options.Type(str, default="")
+    branch = config_options.Type(str, default="main")
+    citation = config_options.Type(str, default="CITATION.cff")
+
+
+class Citation:
+    """The fields of ``CITATION.cff`` that the "cite this page" note uses."""
+
+    def __init__(self, authors: list[str], title: str, version: str, year: str) -> None:
+        self.authors = authors
+        self.title = title
+        self.version = version
+        self.year = year
+
+
+def load_citation(path: Path) -> Citation:
+    """Read authors, title, version and release year from a Citation File Format file.
+
+    Args:
+        path: The ``CITATION.cff`` file (CFF 1.2.0).
+
+    Returns:
+        The citation. A person is written "given-names family-names", an entity by its ``name``.
+
+    Raises:
+        PluginError: If the file or its ``authors``, ``title`` or ``version`` is missing.
+    """
+    if not path.is_file():
+        raise PluginError(f"cvnotes: citation file {path} not found: create it or set the `citation` option")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    missing = [key for key in ("authors", "title", "version") if not data.get(key)]
+    if missing:
+        raise PluginError(f"cvnotes: {path} is missing {', '.join(missing)}: add them (CFF 1.2.0)")
+    authors = []
+    for author in data["authors"]:
+        if "name" in author:
+            authors.append(str(author["name"]))
+        else:
+            authors.append(
+                " ".join(str(author[key]) for key in ("given-names", "family-names") if key in author)
+            )
+    released = data.get("date-released")
+    year = str(released)[:4] if released else ""
+    return Citation(authors, str(data["title"]), str(data["version"]), year)
+
+
+def colab_url(repository: str, branch: str, notebook_path: str) -> str:
+    """Return the Colab address that opens a notebook from a GitHub repository.
+
+    Example:
+        >>> colab_url("owner/cvnotes", "main", "docs/tutorials/focal-loss.ko.ipynb")
+        'https://colab.research.google.com/github/owner/cvnotes/blob/main/docs/tutorials/focal-loss.ko.ipynb'
+    """
+    return f"https://colab.research.google.com/github/{repository}/blob/{branch}/{notebook_path}"
 
 
 def treat_notebooks_as_pages() -> None:
@@ -205,6 +316,18 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         treat_notebooks_as_pages()
         self._missing: dict[str, dict] = {}
+        repository = self.config.repository
+        if repository and not _REPOSITORY.match(repository):
+            raise PluginError(
+                f"cvnotes: invalid repository {repository!r}: write the GitHub owner and name as owner/name"
+            )
+        project_root = Path(config.config_file_path).parent
+        citation_path = project_root / self.config.citation
+        self.citation = load_citation(citation_path) if citation_path.is_file() else None
+        if self.citation is None:
+            log.info("cvnotes: no %s, so the pages get no 'cite this page' note", citation_path)
+        # The path of docs_dir inside the repository, as Colab and GitHub address it.
+        self.docs_path = Path(config.docs_dir).resolve().relative_to(project_root.resolve()).as_posix()
         return config
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
@@ -263,6 +386,96 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
                 entry["link"] = alternate.url or "./"
         return context
 
+    def on_page_content(self, html_content: str, page, config: MkDocsConfig, files) -> str:
+        language = _page_language(page, config)
+        if page.file.src_uri.endswith(NOTEBOOK_EXTENSION):
+            html_content = self._add_notebook_links(html_content, page, language)
+        if self.citation is not None:
+            html_content += self._cite_note(page, config, language)
+        return html_content
+
+    def _add_notebook_links(self, html_content: str, page, language: str) -> str:
+        text = NOTEBOOK_LINK_TEXT.get(language, NOTEBOOK_LINK_TEXT["en"])
+        # mkdocs-jupyter copies the notebook next to the page (include_source), so its bare name resolves.
+        notebook_name = Path(page.file.src_uri).name
+        links = [
+            f'<a class="md-button cvnotes-download" href="{html.escape(notebook_name)}" download>'
+            f"{text['download']}</a>"
+        ]
+        if self.config.repository:
+            url = colab_url(
+                self.config.repository, self.config.branch, f"{self.docs_path}/{page.file.src_uri}"
+            )
+            links.insert(
+                0,
+                f'<a class="md-button md-button--primary cvnotes-colab" href="{html.escape(url)}">'
+                f"{text['colab']}</a>",
+            )
+        block = f'<p class="cvnotes-notebook-links">{" ".join(links)}</p>'
+        # Under the notebook's title, or at the top when it has none.
+        match = _FIRST_H1_END.search(html_content)
+        if match is None:
+            return block + html_content
+        return html_content[: match.end()] + block + html_content[match.end() :]
+
+    def _cite_note(self, page, config: MkDocsConfig, language: str) -> str:
+        citation = self.citation
+        text = CITE_TEXT.get(language, CITE_TEXT["en"])
+        if config.site_url:
+            link = config.site_url.rstrip("/") + "/" + page.url
+        elif self.config.repository:
+            link = (
+                f"https://github.com/{self.config.repository}/blob/v{citation.version}/"
+                f"{self.docs_path}/{page.file.src_uri}"
+            )
+        else:
+            link = ""
+        parts = [
+            html.escape(", ".join(citation.authors)),
+            f"“{html.escape(page.title or '')}”",
+            f"<em>{html.escape(citation.title)}</em>",
+            f"{text['version']} {html.escape(citation.version)}",
+        ]
+        if citation.year:
+            parts.append(citation.year)
+        reference = ", ".join(parts) + "."
+        if link:
+            reference += f' <a href="{html.escape(link)}">{html.escape(link)}</a>'
+        return (
+            f'<aside class="cvnotes-cite"><p><strong>{text["heading"]}</strong>: {reference} '
+            f"{text['more']}</p></aside>"
+        )
+
+    def on_template_context(self, context, template_name: str, config: MkDocsConfig):
+        # 404.html is served at any path, so its links are root-absolute; send each language to its root.
+        i18n = config.plugins.get("i18n")
+        if template_name != NOT_FOUND_PAGE or i18n is None:
+            return context
+        roots = _language_roots(i18n)
+        entries = getattr(config.extra, "alternate", None) or config.extra.get("alternate", [])
+        for entry in entries:
+            if entry.get("lang") in roots:
+                entry["link"] = "/" + roots[entry["lang"]]
+        return context
+
+    def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
+        i18n = config.plugins.get("i18n")
+        if template_name != NOT_FOUND_PAGE or i18n is None:
+            return output
+        roots = _language_roots(i18n)
+        if roots.get(i18n.current_language) != "":
+            return output
+        # Like Material's own links on this page, the home links start at the site's path on its host.
+        base = urlsplit(config.site_url or "/").path.rstrip("/") + "/"
+        lines = "".join(
+            f'<p lang="{language}">{text.format(home=html.escape(base + roots[language]))}</p>'
+            for language, text in NOT_FOUND_TEXT.items()
+            if language in roots
+        )
+        output = output.replace("</h1>", "</h1>" + lines, 1)
+        self.not_found_page = output
+        return output
+
     def on_post_page(self, output: str, page, config: MkDocsConfig) -> str:
         i18n = config.plugins.get("i18n")
         if i18n is None:
@@ -293,6 +506,9 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         if i18n is None or i18n.building:
             return
         split_search_index(Path(config.site_dir), _language_roots(i18n))
+        not_found_page = getattr(self, "not_found_page", None)
+        if not_found_page is not None:
+            (Path(config.site_dir) / NOT_FOUND_PAGE).write_text(not_found_page, encoding="utf-8")
 
 
 def _page_language(page, config: MkDocsConfig) -> str:

@@ -94,3 +94,54 @@ def test_invalid_profile_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CVNOTES_PROFILE", "nope")
     with pytest.raises(PluginError, match="invalid profile 'nope' from \\$CVNOTES_PROFILE"):
         make_plugin().on_pre_build(SimpleNamespace(docs_dir=str(tmp_path)))
+
+
+CITATION = """cff-version: 1.2.0
+message: "Cite it as below."
+title: "A title"
+version: "1.2.3"
+date-released: "2025-03-01"
+authors:
+  - given-names: Ada
+    family-names: Lovelace
+  - name: "The team"
+"""
+
+
+def test_load_citation_reads_persons_and_entities(tmp_path):
+    path = tmp_path / "CITATION.cff"
+    path.write_text(CITATION, encoding="utf-8")
+    citation = mkdocs_plugin.load_citation(path)
+    assert citation.authors == ["Ada Lovelace", "The team"]
+    assert citation.title == "A title"
+    assert citation.version == "1.2.3"
+    assert citation.year == "2025"
+
+
+def test_load_citation_missing_file_and_fields(tmp_path):
+    with pytest.raises(PluginError, match="citation file .* not found"):
+        mkdocs_plugin.load_citation(tmp_path / "CITATION.cff")
+    path = tmp_path / "CITATION.cff"
+    path.write_text("cff-version: 1.2.0\ntitle: x\n", encoding="utf-8")
+    with pytest.raises(PluginError, match="is missing authors, version: add them"):
+        mkdocs_plugin.load_citation(path)
+
+
+def test_invalid_repository_rejected(tmp_path):
+    (tmp_path / "CITATION.cff").write_text(CITATION, encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), docs_dir=str(tmp_path / "docs"))
+    with pytest.raises(PluginError, match="invalid repository 'https://github.com/a/b'"):
+        make_plugin(repository="https://github.com/a/b").on_config(config)
+    plugin = make_plugin(repository="owner/cvnotes")
+    plugin.on_config(config)
+    assert plugin.docs_path == "docs"
+    assert plugin.citation.version == "1.2.3"
+
+
+def test_missing_citation_file_leaves_out_note(tmp_path):
+    (tmp_path / "docs").mkdir()
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"), docs_dir=str(tmp_path / "docs"))
+    plugin = make_plugin()
+    plugin.on_config(config)
+    assert plugin.citation is None

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from sitetools import copy_project, mkdocs_build
 
-REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the site
 PAGES = [
     "",
@@ -27,6 +23,7 @@ PAGES = [
     "reference/gradcam/",
     "reference/occlusion/",
     "reference/filters/",
+    "troubleshooting/",
 ]
 # The figures each chapter page shows.
 PAGE_FIGURES = {
@@ -43,32 +40,10 @@ for asset_page in ("reference/assets/", "reference/data/", "reference/models/"):
         PAGES.append(asset_page)
 
 
-def copy_project(root: Path) -> None:
-    """Copy mkdocs.yml and docs/ into ``root``, leaving out generated figures and vendored files."""
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("figures", "vendor"))
-
-
-def mkdocs_build(root: Path) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "CVNOTES_PROFILE": "quick"}
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
-    command += ["-f", str(root / "mkdocs.yml"), "-d", str(root / "site")]
-    return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """Copy the site sources without generated files, build them strictly, return the paths."""
-    root = tmp_path_factory.mktemp("project")
-    copy_project(root)
-    completed = mkdocs_build(root)
-    assert completed.returncode == 0, f"mkdocs build failed:\n{completed.stdout}\n{completed.stderr}"
-    return {
-        "root": root,
-        "site": root / "site",
-        "docs": root / "docs",
-        "log": completed.stdout + completed.stderr,
-    }
+def built(built_site) -> dict:
+    """The strict build of the whole site, shared with the browser tests."""
+    return built_site
 
 
 def test_notebook_cell_error_fails_build(tmp_path):
@@ -252,3 +227,21 @@ def test_relative_links_resolve(built):
             assert target.is_file() or (target / "index.html").is_file(), (
                 f"{html_file.relative_to(site)} links to missing {link}"
             )
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_every_page_ends_with_cite_note(built, language):
+    heading = {"ko": "이 페이지 인용하기", "en": "Cite this page"}[language]
+    for page in PAGES:
+        html = page_html(built["site"], language, page)
+        note = re.search(r'<aside class="cvnotes-cite">(.*?)</aside>', html, flags=re.DOTALL)
+        assert note is not None, f"{language}/{page} has no cite note"
+        assert heading in note.group(1)
+        assert "version 0.1.0" in note.group(1) or "버전 0.1.0" in note.group(1)
+
+
+def test_not_found_page_is_default_language(built):
+    html = (built["site"] / "404.html").read_text(encoding="utf-8")
+    assert '<html lang="ko"' in html
+    assert '<a href="/">처음 페이지</a>' in html
+    assert '<a href="/en/">English home page</a>' in html
