@@ -186,7 +186,8 @@ def make_synthetic_scene(
 
     Stands in for a trained model: after co-occurrence training, the visual
     features of a sounding object and the embedding of its sound point the same
-    way. Each class has a random unit "concept" direction. Background cells get
+    way. Each class has a random unit "concept" direction, orthogonal to the
+    others. Background cells get
     a background direction plus noise, and object cells, a disc around
     ``object_center``, get the object class's direction plus noise. The matching
     audio is the object direction plus noise; the mismatched audio is a third
@@ -204,13 +205,16 @@ def make_synthetic_scene(
         A [`SyntheticScene`][cvnotes.sound_localization.SyntheticScene].
 
     Raises:
-        ValueError: If the centre is outside the map.
+        ValueError: If the centre is outside the map or ``channels`` < 3.
     """
     row, column = object_center
+    if channels < 3:
+        raise ValueError(f"invalid channels {channels!r}: three orthogonal class directions need at least 3")
     if not (0 <= row < size and 0 <= column < size):
         raise ValueError(f"object_center {object_center!r} lies outside the {size}x{size} map")
-    directions = F.normalize(torch.randn(3, channels, generator=generator), dim=1)
-    background, sounding, silent = directions
+    # Orthonormal class directions, so that the silent class resembles nothing in the scene.
+    directions, _ = torch.linalg.qr(torch.randn(channels, 3, generator=generator))
+    background, sounding, silent = directions.T
 
     rows = torch.arange(size)[:, None]
     columns = torch.arange(size)[None, :]
