@@ -65,7 +65,9 @@ def test_prefix_mask_in_attention_hides_future_text():
         return F.scaled_dot_product_attention(tokens, tokens, tokens, attn_mask=mask)
 
     before, after = attend(sequence), attend(changed)
-    assert torch.allclose(before[0, : num_image + num_text - 1], after[0, : num_image + num_text - 1], atol=1e-6)
+    assert torch.allclose(
+        before[0, : num_image + num_text - 1], after[0, : num_image + num_text - 1], atol=1e-6
+    )
     assert not torch.allclose(before[0, -1], after[0, -1])
 
 

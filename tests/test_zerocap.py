@@ -79,7 +79,9 @@ def test_shift_context_raises_clip_choice():
     assert int(result.fused_probs.argmax()) == clip_choice
     clip_losses = [clip for clip, _ in result.losses]
     assert clip_losses[-1] < clip_losses[0]
-    assert result.losses[0][1] == pytest.approx(0.0, abs=1e-6), "the first iteration starts from the LM itself"
+    assert result.losses[0][1] == pytest.approx(0.0, abs=1e-6), (
+        "the first iteration starts from the LM itself"
+    )
 
 
 def test_target_is_zero_outside_candidates():

@@ -42,7 +42,7 @@ _TEXT = {
         "epoch": "epoch",
         "curves": "손실과 학습되는 온도",
         "chance": "무작위 수준 $\\log N$",
-        "gap": "짝 평균 {matched:.2f}, 짝이 아닌 쌍 평균 {mismatched:.2f}",
+        "gap": "held-out {num_test}쌍 전체: 짝 평균 {matched:.2f}, 짝이 아닌 쌍 평균 {mismatched:.2f}",
     },
     "en": {
         "title": "A two-tower model before and after training with symmetric InfoNCE (held-out pairs)",
@@ -59,7 +59,7 @@ _TEXT = {
         "epoch": "epoch",
         "curves": "Loss and the learned temperature",
         "chance": "chance level $\\log N$",
-        "gap": "pairs {matched:.2f} on average, non-pairs {mismatched:.2f}",
+        "gap": "all {num_test} held-out pairs: pairs {matched:.2f} on average, non-pairs {mismatched:.2f}",
     },
 }
 
@@ -143,7 +143,9 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
             similarity = (image[shown] @ text_embedding[shown].T).numpy()
             shown_image = matrix_axes.imshow(similarity, vmin=-1, vmax=1, cmap="RdBu_r")
             matrix_axes.set_title(text["matrix"].format(stage=text[stage]), fontsize=10)
-            matrix_axes.set_xlabel(text["text_axis"] + "\n" + text["gap"].format(**scores))
+            matrix_axes.set_xlabel(
+                text["text_axis"] + "\n" + text["gap"].format(num_test=params["num_test"], **scores)
+            )
             matrix_axes.set_ylabel(text["image_axis"])
             matrix_axes.grid(False)
             figure.colorbar(shown_image, ax=matrix_axes, fraction=0.046, pad=0.04)
