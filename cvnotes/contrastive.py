@@ -13,8 +13,8 @@ Two families of objectives do this.
   hardest negative in the batch, the $\max$ over $j$ instead of the sum.
 - **Symmetric InfoNCE** (van den Oord et al., CPC, arXiv 2018; Radford et al., CLIP,
   ICML 2021): each row of the $N \times N$ similarity matrix is an $N$-way
-  classification whose answer is the diagonal, with logits scaled by a learnable
-  inverse temperature, and the loss averages the image-to-text and text-to-image
+  classification whose correct class is the diagonal entry, with logits scaled by a
+  learnable inverse temperature, and the loss averages the image-to-text and text-to-image
   cross-entropies.
 
 The embeddings are L2-normalised, so similarities are cosines in $[-1, 1]$.
@@ -203,7 +203,7 @@ class LogitScale(nn.Module):
 
     The parameter is $\log s$ with $s = 1/T$, initialised to $\log(1 / 0.07)$.
     Learning the logarithm keeps $s$ positive. CLIP clips $s$ at 100 so that the
-    softmax cannot become arbitrarily sharp; as in open_clip's training loop, the
+    softmax cannot become arbitrarily sharp. As in open_clip's training loop, the
     clip is applied to the parameter in place after each optimiser step
     ([`clamp_`][cvnotes.contrastive.LogitScale.clamp_]), so the gradient is never cut.
 
@@ -247,7 +247,7 @@ class TwoTowerModel(nn.Module):
 
     Each tower is ``Linear -> ReLU -> Linear``; the outputs are L2-normalised.
     CLIP's towers are a ViT or ResNet and a text Transformer, each followed by a
-    linear projection; here both are MLPs so that training takes seconds on a CPU.
+    linear projection. Here both are MLPs, so that training takes seconds on a CPU.
 
     Args:
         image_dim: Size of the first modality's input features.

@@ -17,7 +17,7 @@ over the $H W$ locations; the authors' PyTorch re-implementation
 (github.com/ardasnck/learning_to_localize_sound_source) also passes $s$ through a
 ReLU before the softmax. The attended visual vector $z$ goes through fully connected
 layers and is trained, without labels, to lie closer to the embedding of its own
-sound than to that of a sound from another clip (a triplet loss); audio and visual
+sound than to that of a sound from another clip (a triplet loss). Audio and visual
 features that co-occur thus end up similar, and the attention learns where. A
 semi-supervised variant adds a cross-entropy between $\alpha$ and annotated maps.
 

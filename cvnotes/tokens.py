@@ -108,8 +108,8 @@ def modality_attention_mask(
     ``True`` at ``[i, j]`` means token ``i`` may attend to token ``j``; this is the
     boolean convention of ``torch.nn.functional.scaled_dot_product_attention``.
 
-    - ``"full"``: every token sees every token (an encoder, as over image patches).
-    - ``"causal"``: each token sees itself and the tokens before it (a decoder).
+    - ``"full"``: every token attends to every token (an encoder, as over image patches).
+    - ``"causal"``: each token attends to itself and the tokens before it (a decoder).
     - ``"prefix_lm"``: the first ``num_prefix_segments`` segments (say the image) form
       a prefix that attends bidirectionally within itself; the remaining tokens (the
       text being generated) see the whole prefix and the tokens before them.
@@ -163,7 +163,7 @@ class MultimodalEmbedding(nn.Module):
         image_size: Side of the square input image, in pixels.
         patch_size: Side of the patches.
         vocab_size: Number of text tokens.
-        max_text_length: Longest text this module accepts.
+        max_text_length: Maximum number of text tokens per sequence.
         dim: Model width $D$.
         in_channels: Image channels.
 

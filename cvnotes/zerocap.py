@@ -21,8 +21,8 @@ that CLIP finds close to the image while staying close to what GPT-2 predicted:
    [`fluency_loss`][cvnotes.zerocap.fluency_loss] does. The total is
    $\mathcal{L}_{\mathrm{CLIP}} + \lambda \, \mathcal{L}_{\mathrm{fluency}}$ with
    $\lambda = 0.2$.
-5. The cache moves against the gradient, normalised by its norm to the power 0.9,
-   with step size 0.3, for 5 iterations; the next token is chosen from
+5. The cache moves 5 times against the gradient, normalised by its norm to the
+   power 0.9, with step size 0.3. The next token is chosen from
    $p_{i+1}^{0.99} \hat p_{i+1}^{0.01}$ (renormalised), and beam search keeps 5 beams.
 
 The numbers in steps 1-5 are the defaults of the authors' ``run.py`` and

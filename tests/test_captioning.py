@@ -79,7 +79,7 @@ def test_penalty_hand_values():
     assert doubly_stochastic_penalty(weights, lam=0.1).item() == pytest.approx(0.15)
 
 
-def test_penalty_zero_for_permutation_when_steps_equal_locations():
+def test_penalty_zero_for_permutation():
     weights = torch.eye(4)[torch.tensor([2, 0, 3, 1])]
     assert doubly_stochastic_penalty(weights).item() == 0.0
 
@@ -100,11 +100,11 @@ def test_penalty_rejects_negative_lambda():
         doubly_stochastic_penalty(torch.ones(1, 1), lam=-1)
 
 
-def test_hard_attention_samples_are_one_hot_with_soft_mean():
+def test_hard_samples_one_hot_mean_soft():
     weights = torch.tensor([[0.7, 0.2, 0.1]]).expand(20_000, -1).contiguous()
     samples = sample_hard_attention(weights, generator=torch.Generator().manual_seed(0))
     assert torch.equal(samples.sum(dim=1), torch.ones(20_000))
-    # Monte Carlo standard error is about 0.003 here; 0.015 is five of them.
+    # The Monte Carlo standard error is about 0.003 here, so 0.015 is five of them.
     assert torch.allclose(samples.mean(dim=0), weights[0], atol=0.015)
 
 

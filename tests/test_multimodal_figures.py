@@ -56,7 +56,7 @@ def test_captioning_attention_peaks_on_named_objects(metrics):
     assert values["lam0.1_max_coverage"] < values["lam0_max_coverage"]
 
 
-def test_sound_map_peaks_in_object_for_matching_sound_only(metrics):
+def test_peak_in_object_only_when_matching(metrics):
     values = metrics["sound-localization-maps"]
     assert values["matching_peak_in_object"]
     assert not values["mismatched_peak_in_object"]

@@ -28,7 +28,7 @@ def test_mismatched_sound_puts_less_attention_on_object():
     assert mismatched[scene.object_mask].sum() < matching[scene.object_mask].sum() / 2
 
 
-def test_softmax_map_sums_to_one_and_sigmoid_is_per_location():
+def test_softmax_sums_to_one_sigmoid_not():
     scene = make_synthetic_scene(generator=torch.Generator().manual_seed(2))
     softmax = localization_map(scene.visual_features, scene.matching_audio).attention
     sigmoid = localization_map(

@@ -110,13 +110,13 @@ def captioning_attention(context: RecipeContext) -> RecipeOutput:
     }
     metrics = {f"lam{lam:g}_{key}": value for lam in lams for key, value in results[lam][2].items()}
 
-    shown = params["shown_image"]
-    weights = results[0.0][1][shown]
+    shown_index = params["shown_image"]
+    weights = results[0.0][1][shown_index]
     hard_samples = captioning.sample_hard_attention(
         weights, generator=torch.Generator().manual_seed(context.seed)
     )
-    cells = test.object_cells[shown].tolist()
-    words = test.captions[shown].tolist()
+    cells = test.object_cells[shown_index].tolist()
+    words = test.captions[shown_index].tolist()
     metrics["shown_attention_peaks_on_object"] = [
         int(weights[step].argmax()) == cells[step] for step in range(len(cells))
     ]
@@ -152,7 +152,7 @@ def captioning_attention(context: RecipeContext) -> RecipeOutput:
 
         for column, lam in enumerate(lams):
             coverage_axes = axes[1, column]
-            coverage = captioning.attention_coverage(results[lam][1][shown])
+            coverage = captioning.attention_coverage(results[lam][1][shown_index])
             shown_coverage = coverage_axes.imshow(
                 coverage.reshape(size, size).numpy(), cmap="viridis", vmin=0, vmax=1
             )

@@ -125,7 +125,9 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
     }
 
     # One held-out pair per concept, so that an off-diagonal entry is always a different concept.
-    shown = torch.stack([torch.nonzero(test_concepts == concept)[0, 0] for concept in test_concepts.unique()])
+    shown_pairs = torch.stack(
+        [torch.nonzero(test_concepts == concept)[0, 0] for concept in test_concepts.unique()]
+    )
     projected = params["num_projected"]
     stages = {
         "before": (before, before_scores),
@@ -140,7 +142,7 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
         figure.suptitle(text["title"])
         for column, (stage, ((image, text_embedding), scores)) in enumerate(stages.items()):
             matrix_axes = axes[0, column]
-            similarity = (image[shown] @ text_embedding[shown].T).numpy()
+            similarity = (image[shown_pairs] @ text_embedding[shown_pairs].T).numpy()
             shown_image = matrix_axes.imshow(similarity, vmin=-1, vmax=1, cmap="RdBu_r")
             matrix_axes.set_title(text["matrix"].format(stage=text[stage]), fontsize=10)
             matrix_axes.set_xlabel(

@@ -110,7 +110,7 @@ def sound_localization_maps(context: RecipeContext) -> RecipeOutput:
             ]
             for column, (values, title, cmap, low, high) in enumerate(panels):
                 panel = axes[row, column]
-                shown = panel.imshow(values.numpy(), cmap=cmap, vmin=low, vmax=high)
+                image_artist = panel.imshow(values.numpy(), cmap=cmap, vmin=low, vmax=high)
                 panel.contour(
                     scene.object_mask.float().numpy(), levels=[0.5], colors="#31a354", linewidths=1.5
                 )
@@ -118,7 +118,7 @@ def sound_localization_maps(context: RecipeContext) -> RecipeOutput:
                 panel.set_xticks([])
                 panel.set_yticks([])
                 panel.grid(False)
-                figure.colorbar(shown, ax=panel, fraction=0.046, pad=0.04)
+                figure.colorbar(image_artist, ax=panel, fraction=0.046, pad=0.04)
         figure.tight_layout()
         figures[language] = figure
     return RecipeOutput(figures=figures, metrics=metrics)
