@@ -12,10 +12,10 @@ s_i = \frac{v_i^\top h}{\lVert v_i \rVert \, \lVert h \rVert}, \qquad
 z = \sum_i \alpha_i v_i .
 $$
 
-The map $\alpha$ is the localization result. The paper normalises with a softmax
-over the $H W$ locations; the authors' PyTorch re-implementation
-(github.com/ardasnck/learning_to_localize_sound_source) also passes $s$ through a
-ReLU before the softmax. The attended visual vector $z$ goes through fully connected
+The map $\alpha$ is the localization result, a softmax over the $H W$ locations.
+The authors' PyTorch re-implementation of the paper
+(github.com/ardasnck/learning_to_localize_sound_source) computes this softmax after
+passing $s$ through a ReLU; ``relu=True`` does the same. The attended visual vector $z$ goes through fully connected
 layers and is trained, without labels, to lie closer to the embedding of its own
 sound than to that of a sound from another clip (a triplet loss). Audio and visual
 features that co-occur thus end up similar, and the attention learns where. A

@@ -137,7 +137,7 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
     figures: dict[str, Figure] = {}
     for language in LANGUAGES:
         text = _TEXT[language]
-        figure = Figure(figsize=(13.5, 8.4))
+        figure = Figure(figsize=(13.5, 8.8))
         axes = figure.subplots(2, 3)
         figure.suptitle(text["title"])
         for column, (stage, ((image, text_embedding), scores)) in enumerate(stages.items()):
