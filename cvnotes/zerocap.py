@@ -16,9 +16,9 @@ that CLIP finds close to the image while staying close to what GPT-2 predicted:
    candidates, and 0 outside them.
 3. The CLIP loss is the cross-entropy $\mathcal{L}_{\mathrm{CLIP}} = -\sum_x p^{*}_{i+1}(x) \log p_{i+1}(x)$.
 4. The fluency term keeps the shifted distribution near the original one
-   $\hat p_{i+1}$ of the unchanged cache. The paper calls it a cross-entropy; the
-   authors' code computes $\mathrm{KL}(p_{i+1} \,\Vert\, \hat p_{i+1})$, which is what
-   [`fluency_loss`][cvnotes.zerocap.fluency_loss] does. The total is
+   $\hat p_{i+1}$ of the unchanged cache. The authors' code names it the CE loss
+   (weight ``ce_scale``) but computes $\mathrm{KL}(p_{i+1} \,\Vert\, \hat p_{i+1})$, which is
+   what [`fluency_loss`][cvnotes.zerocap.fluency_loss] does. The total is
    $\mathcal{L}_{\mathrm{CLIP}} + \lambda \, \mathcal{L}_{\mathrm{fluency}}$ with
    $\lambda = 0.2$.
 5. The cache moves 5 times against the gradient, normalised by its norm to the
