@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 # CLIP initialises the temperature to 0.07 and clips the logit scale 1 / T at 100
-# (Radford et al., ICML 2021, section 2.5).
+# (Radford et al., ICML 2021).
 CLIP_INITIAL_TEMPERATURE = 0.07
 CLIP_MAX_LOGIT_SCALE = 100.0
 
@@ -434,7 +434,8 @@ def train_two_tower(
         The mean loss and the logit scale after each epoch.
 
     Raises:
-        ValueError: If ``num_epochs`` or ``lr`` is not positive, or ``batch_size`` < 2.
+        ValueError: If ``num_epochs`` or ``lr`` is not positive, or ``batch_size`` or the
+            number of pairs is below 2.
     """
     if num_epochs < 1:
         raise ValueError(f"invalid num_epochs {num_epochs!r}: use a positive integer")
@@ -443,15 +444,19 @@ def train_two_tower(
     if not lr > 0:
         raise ValueError(f"invalid lr {lr!r}: use a positive learning rate")
 
+    num_pairs = data.image_features.shape[0]
+    if num_pairs < 2:
+        raise ValueError(f"data has {num_pairs} pair(s): InfoNCE needs at least 2 pairs")
+
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = TrainingHistory()
-    num_pairs = data.image_features.shape[0]
     model.train()
     for _ in range(num_epochs):
         order = torch.randperm(num_pairs, generator=generator)
         losses = []
-        for start in range(0, num_pairs - 1, batch_size):
+        for start in range(0, num_pairs, batch_size):
             batch = order[start : start + batch_size]
+            # A last batch of one pair has no negative to contrast with.
             if batch.numel() < 2:
                 continue
             image, text = model(data.image_features[batch], data.text_features[batch])

@@ -168,8 +168,10 @@ def test_short_training_raises_matched_similarity():
 
 def test_train_two_tower_rejects_batch_of_one():
     data = make_paired_data(8)
-    with pytest.raises(ValueError, match="at least 2 pairs"):
+    with pytest.raises(ValueError, match="at least 2 pairs per batch"):
         train_two_tower(TwoTowerModel(16, 12), data, batch_size=1)
+    with pytest.raises(ValueError, match="data has 1 pair"):
+        train_two_tower(TwoTowerModel(16, 12), make_paired_data(1))
 
 
 def test_make_paired_data_rejects_bad_sizes():
