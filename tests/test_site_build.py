@@ -24,11 +24,21 @@ PAGES = [
     "reference/occlusion/",
     "reference/filters/",
     "troubleshooting/",
+    "multimodal/",
+    "transformers/",
+    "tutorials/contrastive-alignment/",
+    "reference/contrastive/",
+    "reference/captioning/",
+    "reference/sound_localization/",
+    "reference/zerocap/",
+    "reference/tokens/",
 ]
 # The figures each chapter page shows.
 PAGE_FIGURES = {
     "object-detection/": ["focal-loss-curves", "focal-loss-easy-negatives"],
     "cnn-visualization/": ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"],
+    "multimodal/": ["contrastive-alignment", "captioning-attention", "sound-localization-maps"],
+    "transformers/": ["zerocap-token-shift", "unified-tokens"],
 }
 FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
@@ -97,7 +107,7 @@ def test_every_page_exists_with_its_language(built, language, page):
 def test_figures_shown_in_their_language(built, language, page):
     html = page_html(built["site"], language, page)
     for name in PAGE_FIGURES[page]:
-        assert f'src="../figures/{name}.png"' in html
+        assert f'src="../figures/{name}.png"' in html, f"{language}/{page} does not show {name}"
         served = built["site"] / LANGUAGES[language] / "figures" / f"{name}.png"
         generated = built["docs"] / "figures" / f"{name}.{language}.png"
         assert served.read_bytes() == generated.read_bytes(), f"{served} is not the {language} figure"
@@ -116,6 +126,53 @@ def test_notebook_page_rendered_and_executed(built, language):
     assert (
         built["site"] / LANGUAGES[language] / "tutorials" / "focal-loss" / f"focal-loss.{language}.ipynb"
     ).is_file()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_contrastive_notebook_rendered_and_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/contrastive-alignment/")
+    assert "jp-Notebook" in html
+    # Outputs exist only if the cells ran during the build.
+    assert "by hand = 0.298736, cvnotes = 0.298736" in html
+    assert "data:image/png;base64," in html
+    title = "contrastive 학습 튜토리얼" if language == "ko" else "Contrastive training tutorial"
+    assert title in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize(
+    ("module", "members"),
+    [
+        ("contrastive", ["symmetric_info_nce", "triplet_ranking_loss", "LogitScale", "TwoTowerModel"]),
+        ("captioning", ["AdditiveAttention", "doubly_stochastic_penalty", "sample_hard_attention"]),
+        ("sound_localization", ["localization_map", "attended_visual_feature"]),
+        ("zerocap", ["clip_target_distribution", "clip_loss", "fluency_loss", "shift_context"]),
+        ("tokens", ["image_token_count", "modality_attention_mask", "MultimodalEmbedding"]),
+    ],
+)
+def test_new_api_references_rendered(built, language, module, members):
+    html = page_html(built["site"], language, f"reference/{module}/")
+    for member in members:
+        assert f'id="cvnotes.{module}.{member}"' in html, f"reference/{module} lacks {member}"
+    assert 'class="arithmatex"' in html
+
+
+def test_multimodal_and_transformer_anchors(built):
+    anchors = {
+        "multimodal/": [
+            "cross-modal-alignment",
+            "info-nce",
+            "captioning-attention",
+            "doubly-stochastic",
+            "sound-localization",
+        ],
+        "transformers/": ["zerocap", "zerocap-figure", "unified-models", "unified-figure"],
+    }
+    for language in LANGUAGES:
+        for page, ids in anchors.items():
+            html = page_html(built["site"], language, page)
+            for anchor in ids:
+                assert f'id="{anchor}"' in html, f"{language}/{page} lacks #{anchor}"
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))

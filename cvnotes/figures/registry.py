@@ -36,7 +36,15 @@ Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
 
 # Modules that define recipes; importing one registers its recipes.
-RECIPE_MODULES: tuple[str, ...] = ("cvnotes.figures.focal_loss", "cvnotes.figures.cnn_visualization")
+RECIPE_MODULES: tuple[str, ...] = (
+    "cvnotes.figures.focal_loss",
+    "cvnotes.figures.cnn_visualization",
+    "cvnotes.figures.contrastive",
+    "cvnotes.figures.captioning",
+    "cvnotes.figures.sound_localization",
+    "cvnotes.figures.zerocap",
+    "cvnotes.figures.tokens",
+)
 
 
 class UnknownRecipeError(KeyError):
