@@ -173,9 +173,9 @@ def soft_argmax_decode(
             or a clamped heatmap sums to zero.
 
     Examples:
-        >>> heatmaps = encode_heatmaps(torch.tensor([[13.3, 6.8]]), (32, 32), stride=4)
+        >>> heatmaps = encode_heatmaps(torch.tensor([[45.3, 47.8]]), (96, 96), stride=4)
         >>> [round(value, 3) for value in soft_argmax_decode(heatmaps, stride=4)[0].tolist()]
-        [13.3, 6.8]
+        [45.3, 47.8]
     """
     _check_heatmaps(heatmaps)
     if window is not None and window < 0:
