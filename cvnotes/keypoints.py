@@ -333,7 +333,9 @@ def penalty_reduced_focal_loss(
     return -loss.sum() / num_keypoints
 
 
-def heatmap_peaks(heatmap: Tensor, k: int = 100, kernel_size: int = 3) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def heatmap_peaks(
+    heatmap: Tensor, k: int = 100, kernel_size: int = 3
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""Find the top-``k`` local maxima of a class heatmap, as in Objects as Points.
 
     A cell is a peak when it equals the maximum of its
@@ -466,7 +468,9 @@ def decode_centernet(
     spatial = tuple(heatmap.shape[-2:])
     for name, head in (("size", size), ("offset", offset)):
         if head.shape != (2, *spatial):
-            raise ValueError(f"{name} must have shape (2, {spatial[0]}, {spatial[1]}), got {tuple(head.shape)}")
+            raise ValueError(
+                f"{name} must have shape (2, {spatial[0]}, {spatial[1]}), got {tuple(head.shape)}"
+            )
 
     scores, classes, rows, columns = heatmap_peaks(heatmap, k=k, kernel_size=kernel_size)
     center_x = columns.to(heatmap.dtype) + offset[0, rows, columns]
@@ -579,8 +583,10 @@ def center_keypoint_check(
             f"{tuple(box_classes.shape)} and {tuple(corner_scores.shape)}"
         )
     num_centers = centers.shape[0]
-    if centers.shape != (num_centers, 2) or center_classes.shape != (num_centers,) or center_scores.shape != (
-        num_centers,
+    if (
+        centers.shape != (num_centers, 2)
+        or center_classes.shape != (num_centers,)
+        or center_scores.shape != (num_centers,)
     ):
         raise ValueError(
             "centers must be (M, 2) with center_classes and center_scores of shape (M,), got "
@@ -598,7 +604,9 @@ def center_keypoint_check(
         & (box_classes.unsqueeze(1) == center_classes.unsqueeze(0))
     )
     keep = inside.any(dim=1)
-    best_center = torch.where(inside, center_scores.unsqueeze(0), torch.zeros_like(inside, dtype=center_scores.dtype))
+    best_center = torch.where(
+        inside, center_scores.unsqueeze(0), torch.zeros_like(inside, dtype=center_scores.dtype)
+    )
     best_center = best_center.amax(dim=1) if num_centers else torch.zeros(num_boxes)
     scores = torch.where(keep, (corner_scores.sum(dim=1) + best_center) / 3, torch.zeros_like(best_center))
     return keep, scores

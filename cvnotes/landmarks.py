@@ -196,7 +196,9 @@ def soft_argmax_decode(
         weights = maps.clamp(min=0) * inside
         total = weights.sum(dim=(-2, -1), keepdim=True)
         if bool((total == 0).any()):
-            raise ValueError("a heatmap has no positive value to normalise; pass beta to use a softmax instead")
+            raise ValueError(
+                "a heatmap has no positive value to normalise; pass beta to use a softmax instead"
+            )
         probabilities = weights / total
     else:
         logits = (beta * maps).masked_fill(~inside, float("-inf"))

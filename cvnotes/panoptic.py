@@ -260,7 +260,9 @@ def panoptic_quality(
     if thing_classes is not None:
         thing_classes = set(thing_classes)
         things = _average([quality for category, quality in per_class.items() if category in thing_classes])
-        stuff = _average([quality for category, quality in per_class.items() if category not in thing_classes])
+        stuff = _average(
+            [quality for category, quality in per_class.items() if category not in thing_classes]
+        )
     return PanopticQuality(pq=pq, sq=sq, rq=rq, per_class=per_class, things=things, stuff=stuff)
 
 

@@ -256,6 +256,8 @@ def roi_align_reference(
     pooled = features.new_zeros(features.shape[0], *output_size)
     for i in range(output_size[0]):
         for j in range(output_size[1]):
-            samples = [_bilinear(features, float(y), float(x)) for y, x in points[i, j].reshape(-1, 2).tolist()]
+            samples = [
+                _bilinear(features, float(y), float(x)) for y, x in points[i, j].reshape(-1, 2).tolist()
+            ]
             pooled[:, i, j] = torch.stack(samples).mean(dim=0)
     return pooled

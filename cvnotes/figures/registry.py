@@ -36,7 +36,13 @@ Profile = Literal["quick", "full"]
 PROFILES: tuple[str, ...] = ("quick", "full")
 
 # Modules that define recipes; importing one registers its recipes.
-RECIPE_MODULES: tuple[str, ...] = ("cvnotes.figures.focal_loss",)
+RECIPE_MODULES: tuple[str, ...] = (
+    "cvnotes.figures.focal_loss",
+    "cvnotes.figures.keypoint_detection",
+    "cvnotes.figures.rcnn",
+    "cvnotes.figures.panoptic_scene",
+    "cvnotes.figures.landmark_decoding",
+)
 
 
 class UnknownRecipeError(KeyError):
