@@ -181,12 +181,12 @@ def center_pool(vertical: Tensor, horizontal: Tensor | None = None) -> Tensor:
     return column_max + row_max
 
 
-def gaussian_radius(height: float, width: float, min_overlap: float = 0.7) -> float:
+def gaussian_radius(height: float, width: float, min_overlap: float = 0.3) -> float:
     r"""Return the largest corner shift that keeps a box's IoU with the original above ``min_overlap``.
 
     CornerNet (Law & Deng, ECCV 2018) sets the radius of each Gaussian so that
     any pair of corners inside the radii still gives a box with IoU of at
-    least ``min_overlap`` (0.7 in the paper) with the ground truth. Moving each
+    least ``min_overlap`` with the ground truth (the paper sets $t = 0.3$). Moving each
     corner by $r$ in both axes gives three worst cases, each a quadratic in
     $r$; the radius is the smallest of their admissible roots
     ($t$ = ``min_overlap``, $w$, $h$ the box size):
@@ -210,6 +210,8 @@ def gaussian_radius(height: float, width: float, min_overlap: float = 0.7) -> fl
 
     Examples:
         >>> round(gaussian_radius(20.0, 20.0), 3)
+        4.523
+        >>> round(gaussian_radius(20.0, 20.0, min_overlap=0.7), 3)
         1.633
     """
     if not (height > 0 and width > 0):
