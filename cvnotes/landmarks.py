@@ -5,9 +5,9 @@ and Deng, ECCV 2016) predicts one map per landmark, trained towards a
 Gaussian at the landmark. Decoding by **argmax** returns the centre of the
 best cell, so its error grows with the heatmap stride: at stride $s$ a
 landmark can sit up to $s/2$ input pixels from the nearest cell centre in
-each axis. The **soft-argmax** of integral regression (Sun, Xiao, Liang and
-Wei, ECCV 2018) takes the expected position under the normalised heatmap
-instead,
+each axis. The **soft-argmax** of integral regression (Sun, Xiao, Wei,
+Liang and Wei, "Integral Human Pose Regression", ECCV 2018) takes the
+expected position under the normalised heatmap instead,
 
 $$
 \hat u = \sum_{ij} j\,P_{ij}, \quad \hat v = \sum_{ij} i\,P_{ij}, \qquad
