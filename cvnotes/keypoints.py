@@ -67,9 +67,9 @@ def corner_pool_top_left(vertical: Tensor, horizontal: Tensor | None = None) -> 
     r"""Apply CornerNet's top-left corner pooling (Law & Deng, ECCV 2018).
 
     A top-left corner usually lies outside its object, so no local evidence
-    marks it. Corner pooling brings the object's evidence to it: each cell
+    marks it. Corner pooling brings the object's evidence to it. Each cell
     takes the maximum of ``vertical`` over the cells **below** it in its
-    column, and the maximum of ``horizontal`` over the cells to its **right**
+    column and the maximum of ``horizontal`` over the cells to its **right**
     in its row, and adds the two:
 
     $$
@@ -377,7 +377,6 @@ def heatmap_peaks(
         raise ValueError(f"invalid kernel_size {kernel_size!r}: use a positive odd number such as 3")
     num_classes, height, width = heatmap.shape
 
-    # Padding with -inf would also work; max_pool2d pads with -inf itself.
     neighbourhood_max = F.max_pool2d(
         heatmap.unsqueeze(0), kernel_size, stride=1, padding=kernel_size // 2
     ).squeeze(0)

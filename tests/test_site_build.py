@@ -14,8 +14,30 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the site
-PAGES = ["", "object-detection/", "tutorials/focal-loss/", "reference/losses/"]
-FIGURES = ["focal-loss-curves", "focal-loss-easy-negatives"]
+PAGES = [
+    "",
+    "object-detection/",
+    "segmentation/",
+    "tutorials/focal-loss/",
+    "tutorials/centernet-decoding/",
+    "reference/losses/",
+    "reference/keypoints/",
+    "reference/roi/",
+    "reference/panoptic/",
+    "reference/landmarks/",
+]
+# Figure name -> the page that shows it.
+FIGURES = {
+    "focal-loss-curves": "object-detection/",
+    "focal-loss-easy-negatives": "object-detection/",
+    "corner-pooling": "object-detection/",
+    "centernet-decoding": "object-detection/",
+    "center-keypoint-check": "object-detection/",
+    "roi-pool-vs-align": "segmentation/",
+    "rcnn-heads": "segmentation/",
+    "panoptic-scene": "segmentation/",
+    "landmark-decoding-error": "segmentation/",
+}
 
 pytestmark = pytest.mark.build
 
@@ -96,9 +118,9 @@ def test_every_page_exists_with_its_language(built, language, page):
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_figures_shown_in_their_language(built, language):
-    html = page_html(built["site"], language, "object-detection/")
-    for name in FIGURES:
-        assert f'src="../figures/{name}.png"' in html
+    for name, page in FIGURES.items():
+        html = page_html(built["site"], language, page)
+        assert f'src="../figures/{name}.png"' in html, f"{language}/{page} does not show {name}"
         served = built["site"] / LANGUAGES[language] / "figures" / f"{name}.png"
         generated = built["docs"] / "figures" / f"{name}.{language}.png"
         assert served.read_bytes() == generated.read_bytes(), f"{served} is not the {language} figure"
@@ -120,6 +142,33 @@ def test_notebook_page_rendered_and_executed(built, language):
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
+def test_centernet_notebook_rendered_and_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/centernet-decoding/")
+    assert "jp-Notebook" in html
+    # Printed by the cells only if they ran during the build.
+    assert "kept: [True, True, False]" in html
+    assert "data:image/png;base64," in html
+    title = "CenterNet decoding 튜토리얼" if language == "ko" else "CenterNet decoding tutorial"
+    assert title in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize(
+    ("module", "functions"),
+    [
+        ("keypoints", ("corner_pool_top_left", "decode_centernet", "center_keypoint_check")),
+        ("roi", ("roi_pool_bins", "roi_align_sample_points")),
+        ("panoptic", ("panoptic_quality", "merge_instances")),
+        ("landmarks", ("encode_heatmaps", "soft_argmax_decode")),
+    ],
+)
+def test_new_api_references_rendered(built, language, module, functions):
+    html = page_html(built["site"], language, f"reference/{module}/")
+    for function in functions:
+        assert f'id="cvnotes.{module}.{function}"' in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_api_reference_rendered(built, language):
     html = page_html(built["site"], language, "reference/losses/")
     for function in ("sigmoid_focal_loss", "softmax_focal_loss", "balanced_cross_entropy"):
@@ -129,17 +178,38 @@ def test_api_reference_rendered(built, language):
 
 
 def test_answer_sections_have_stable_anchors(built):
-    for language in LANGUAGES:
-        html = page_html(built["site"], language, "object-detection/")
-        for anchor in (
+    anchors = {
+        "object-detection/": (
             "focal-loss-beyond-detection",
             "short-answer",
             "easy-negatives",
             "uses-outside-detection",
             "caveats",
             "references",
-        ):
-            assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
+            "cornernet-centernet",
+            "keypoint-short-answer",
+            "corner-pooling",
+            "heatmap-targets",
+            "centernet-triplets",
+            "objects-as-points",
+            "heatmap-decoding",
+            "keypoint-references",
+        ),
+        "segmentation/": (
+            "mask-vs-faster-rcnn",
+            "roialign",
+            "rcnn-heads",
+            "panoptic-vs-instance",
+            "panoptic-quality",
+            "landmarks-beyond-pose",
+            "landmark-heatmaps",
+        ),
+    }
+    for language in LANGUAGES:
+        for page, names in anchors.items():
+            html = page_html(built["site"], language, page)
+            for anchor in names:
+                assert f'id="{anchor}"' in html, f"{language}/{page} lacks #{anchor}"
 
 
 def test_search_index_per_language(built):

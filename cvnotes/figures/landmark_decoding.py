@@ -2,7 +2,7 @@
 
 Random landmarks are encoded with [`encode_heatmaps`][cvnotes.landmarks.encode_heatmaps]
 at several strides and decoded back. The clean panel isolates the rounding
-error of each decoder; the noisy panel adds Gaussian noise to the heatmaps,
+error of each decoder. The noisy panel adds Gaussian noise to the heatmaps
 as a stand-in for an imperfect network.
 """
 

@@ -64,7 +64,7 @@ def synthetic_panoptic_scene(height: int = 64, width: int = 96, horizon: int = 2
     person_b = _ellipse(shape, (39, 61), (14, 5))
     person_c = _ellipse(shape, (42, 84), (8, 3))
 
-    # Ground truth: stuff first, then things painted over it; person B stands in front of person A.
+    # Ground truth: stuff first, then things painted over it. Person B is in front of person A.
     gt = torch.zeros(shape, dtype=torch.long)
     gt[:horizon] = 1
     gt[horizon:] = 2

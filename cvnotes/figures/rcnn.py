@@ -1,8 +1,8 @@
 """Figures of the Mask R-CNN vs Faster R-CNN section: RoIPool against RoIAlign, and the two heads.
 
-The pooled values come from ``torchvision.ops.roi_pool`` and ``roi_align``; the
+The pooled values come from ``torchvision.ops.roi_pool`` and ``roi_align``. The
 bins and sample points drawn over them come from [`cvnotes.roi`][cvnotes.roi],
-which the tests hold to torchvision's values. The model comparison builds
+which the tests compare with torchvision's values. The model comparison builds
 torchvision's two detectors without weights (nothing is downloaded) and reads
 the module tree, the parameter counts and the output keys off the models.
 """
@@ -91,7 +91,7 @@ def roi_pool_vs_align(context: RecipeContext) -> RecipeOutput:
     pooled = roi_pool(features, rois, (out, out), spatial_scale=1.0)[0, 0]
     aligned = roi_align(features, rois, (out, out), 1.0, ratio, aligned=True)[0, 0]
     bins = roi.roi_pool_bins(box, (out, out), (size, size))
-    # Sample points are in index units (index c is the centre of cell c); the plot puts cell c at [c, c + 1).
+    # Sample points are in index units, where index c is the centre of cell c. The plot puts cell c at [c, c + 1).
     points = roi.roi_align_sample_points(box, (out, out), sampling_ratio=ratio, aligned=True) + 0.5
 
     row_start, row_end = bins[0][0][0], bins[-1][-1][1]
