@@ -24,7 +24,7 @@ def test_cell_conversion_round_trip():
 
 def test_encode_peak_at_landmark_cell():
     heatmaps = encode_heatmaps(torch.tensor([[9.5, 21.5]]), (32, 32), stride=4, sigma=1.0)
-    # x = 9.5 -> u = (9.5 - 1.5) / 4 = 2; y = 21.5 -> v = 5. The peak cell holds exactly 1.
+    # x = 9.5 -> u = (9.5 - 1.5) / 4 = 2; y = 21.5 -> v = 5. The peak cell is exactly 1.
     assert heatmaps.shape == (1, 8, 8)
     assert heatmaps[0, 5, 2] == 1.0
     assert heatmaps[0].max() == 1.0

@@ -14,7 +14,7 @@ def test_perfect_prediction_scores_one():
     assert (result.pq, result.sq, result.rq) == (1.0, 1.0, 1.0)
 
 
-def test_hand_case_one_match_one_miss_one_false_positive():
+def test_pq_one_match_miss_false_positive():
     # One class. gt: A = cols 0-3 (4 px), B = cols 6-7 (2 px). pred: P = cols 0-2 (3 px), Q = col 5 (1 px).
     # P vs A: intersection 3, union 4 -> IoU 0.75 > 0.5, a TP. B is unmatched (FN), Q is unmatched (FP).
     # PQ = 0.75 / (1 + 0.5 + 0.5) = 0.375, SQ = 0.75, RQ = 1 / 2 = 0.5.
