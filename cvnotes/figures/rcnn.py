@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from torch import nn
 from torchvision.ops import MultiScaleRoIAlign, roi_align, roi_pool
 
@@ -138,6 +139,16 @@ def roi_pool_vs_align(context: RecipeContext) -> RecipeOutput:
             Rectangle(
                 (x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor="#2c7bb6", linewidth=2, linestyle="--"
             )
+        )
+        pool_axes.legend(
+            handles=[
+                Line2D([], [], color="#2c7bb6", linestyle="--", linewidth=2, label=text["box"]),
+                Patch(facecolor="#fdae61", alpha=0.5, edgecolor="#d7301f", label=text["quantised"]),
+            ],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.04),
+            ncol=2,
+            fontsize=9,
         )
         pool_axes.set_title(text["pool"], fontsize=10)
 
