@@ -1,4 +1,4 @@
-"""Command line interface: ``cvnotes figures``.
+"""Command line interface: ``cvnotes figures`` and ``cvnotes fetch``.
 
 Examples::
 
@@ -6,6 +6,13 @@ Examples::
     cvnotes figures                          # every recipe, quick profile, into docs/figures
     cvnotes figures focal-loss-curves --force
     cvnotes figures --profile full --out /tmp/figures
+    cvnotes figures --profile full --offline --fail-on-missing
+    cvnotes fetch --list                     # every asset, its size, licence and whether it is cached
+    cvnotes fetch resnet50-imagenet          # download into the cache (see cvnotes.assets)
+    cvnotes fetch --offline                  # only check the cache; exit 1 if an asset is missing
+
+Each user message is one string literal, so that it can later be wrapped in a
+gettext ``_()`` call.
 """
 
 from __future__ import annotations
@@ -69,6 +76,34 @@ def _parser() -> argparse.ArgumentParser:
         help="tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)",
     )
     figures.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    figures.add_argument(
+        "--fail-on-missing",
+        action="store_true",
+        default=env_flag("CVNOTES_FAIL_ON_MISSING"),
+        help="exit with an error when a figure is skipped because its asset is missing "
+        "(default: on when $CVNOTES_FAIL_ON_MISSING is 1)",
+    )
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="download data sets and weights into the cache",
+        description=(
+            "Put assets into the cache directory ($CVNOTES_CACHE, else the platform's user cache "
+            "directory), through the library that owns each one. Embedded assets ship inside the "
+            "package and need nothing."
+        ),
+    )
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="assets to fetch (default: all)")
+    fetch.add_argument(
+        "--list", action="store_true", help="list the assets with size, licence and cache state, and exit"
+    )
+    fetch.add_argument(
+        "--offline",
+        action="store_true",
+        default=env_flag("CVNOTES_OFFLINE"),
+        help="do not use the network: only report which assets are missing (default: on when "
+        "$CVNOTES_OFFLINE is 1)",
+    )
     return parser
 
 
@@ -105,6 +140,7 @@ def _build(args: argparse.Namespace) -> int:
                 offline=args.offline,
                 force=args.force,
                 progress=progress,
+                fail_on_missing=args.fail_on_missing,
             )
         except UnknownRecipeError as exc:
             print(f"cvnotes figures: error: {exc}", file=sys.stderr)
@@ -114,9 +150,77 @@ def _build(args: argparse.Namespace) -> int:
             return 1
 
     for result in results:
+        if result.status == "missing":
+            assets = ", ".join(result.missing_assets)
+            print(f"{result.name}: missing asset {assets}; run `{result.command}`")
+            continue
         timing = f" in {result.wall_time_s:.1f} s" if result.status == "built" else ""
         print(f"{result.name}: {result.status}{timing}")
     print(f"figures and manifest in {args.out}")
+    return 0
+
+
+def _format_size(size_bytes: int) -> str:
+    if size_bytes <= 0:
+        return "-"
+    if size_bytes < 1_000_000:
+        return f"{size_bytes / 1000:.0f} kB"
+    return f"{size_bytes / 1_000_000:.1f} MB"
+
+
+def _list_assets() -> int:
+    from cvnotes.assets import ASSETS, cache_dir, is_cached
+
+    print(f"cache directory: {cache_dir()}")
+    width = max(len(name) for name in ASSETS)
+    for name, asset in ASSETS.items():
+        if asset.embedded:
+            state = "embedded"
+        elif is_cached(name):
+            state = "cached"
+        else:
+            state = "not cached"
+        print(
+            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  {state:<10}  {asset.licence}"
+        )
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from cvnotes.assets import AssetMissingError, UnknownAssetError, fetch, get_asset
+
+    try:
+        for name in args.names:
+            get_asset(name)
+    except UnknownAssetError as exc:
+        print(f"cvnotes fetch: error: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        return _list_assets()
+
+    try:
+        results = fetch(args.names, offline=args.offline)
+    except AssetMissingError as exc:
+        print(f"cvnotes fetch: error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        print(
+            f"cvnotes fetch: error: {exc}; install the missing package (CLIP needs `pip install open-clip-torch`)",
+            file=sys.stderr,
+        )
+        return 1
+    except (OSError, RuntimeError) as exc:
+        # A failed download (no network, a checksum the owning library rejects) ends here.
+        print(f"cvnotes fetch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+    for result in results:
+        if result.status == "embedded":
+            print(f"{result.name}: embedded in the package, nothing to fetch")
+        elif result.status == "cached":
+            print(f"{result.name}: already in the cache")
+        else:
+            print(f"{result.name}: fetched into {result.path}")
     return 0
 
 
@@ -142,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             args.out = DEFAULT_FIGURES_DIR
         return _build(args)
+    if args.command == "fetch":
+        return _fetch(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -10,13 +10,21 @@ own priority::
       - i18n: ...
       - mkdocs-jupyter: ...
 
-It does five things.
+It does six things.
 
 1. **Figures.** Before each build it runs [`build_figures`][cvnotes.figures.build_figures]
    into ``docs/<figures_dir>``, so ``mkdocs build`` and ``mkdocs serve`` alone
    regenerate stale figures. Unchanged recipes are skipped in milliseconds, and
    a recipe that fails fails the build. The profile comes from the ``profile``
    option or ``$CVNOTES_PROFILE``; ``$CVNOTES_OFFLINE=1`` turns on offline mode.
+
+6. **Notes for missing figures.** A figure whose asset is missing offline is
+   listed under ``"missing"`` in the manifest. On every page, an image line
+   ``![...](figures/<name>.png)`` of such a figure is replaced by a warning
+   admonition, in the page's language, that names the figure and the command
+   that provides its asset (``cvnotes fetch NAME``); the build still completes.
+   The ``fail_on_missing`` option, or ``$CVNOTES_FAIL_ON_MISSING=1``, makes a
+   missing figure fail the build instead.
 
 2. **Notebooks as pages.** mkdocs-static-i18n (checked with 1.3.1) rebuilds every
    ``File`` object in its own ``on_files`` step, which runs last. MkDocs decides
@@ -82,7 +90,7 @@ from mkdocs.utils import get_relative_url
 from cvnotes.cli import env_flag
 from cvnotes.figures.registry import PROFILES
 
-__all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION"]
+__all__ = ["CvnotesPlugin", "NOTEBOOK_EXTENSION", "missing_figure_note", "replace_missing_figures"]
 
 log = logging.getLogger("mkdocs.plugins.cvnotes")
 
@@ -101,6 +109,8 @@ class CvnotesPluginConfig(Config):
     profile = config_options.Optional(config_options.Choice(PROFILES))
     offline = config_options.Optional(config_options.Type(bool))
     build_figures = config_options.Type(bool, default=True)
+    # Unset means: read $CVNOTES_FAIL_ON_MISSING at build time.
+    fail_on_missing = config_options.Optional(config_options.Type(bool))
 
 
 def treat_notebooks_as_pages() -> None:
@@ -132,17 +142,85 @@ def vendor_mathjax(docs_dir: Path) -> Path:
     return target_dir
 
 
+# Texts of the note shown in place of a missing figure, per page language.
+MISSING_FIGURE_NOTE = {
+    "ko": (
+        "그림을 만들지 못했습니다: {name}",
+        "이 그림에 필요한 자산 {assets}이(가) 캐시에 없어서 빌드에서 건너뛰었습니다. "
+        "인터넷에 연결된 상태에서 `{command}`를 실행한 다음 사이트를 다시 빌드하세요.",
+    ),
+    "en": (
+        "Figure not built: {name}",
+        "The asset {assets} that this figure needs is not in the cache, so the build skipped it. "
+        "Run `{command}` with network access, then build the site again.",
+    ),
+}
+
+
+def missing_figure_note(name: str, entry: dict, language: str, indent: str = "") -> str:
+    """Return a Material warning admonition to show in place of the missing figure ``name``.
+
+    Args:
+        name: Recipe name of the figure.
+        entry: The figure's entry under ``"missing"`` in the manifest.
+        language: Page language; languages other than ``"ko"`` get the English text.
+        indent: Indentation of the image line, so a note inside a list stays inside it.
+    """
+    title, body = MISSING_FIGURE_NOTE.get(language, MISSING_FIGURE_NOTE["en"])
+    assets = ", ".join(f"`{asset}`" for asset in entry.get("assets", []))
+    command = entry.get("command", "cvnotes fetch")
+    return (
+        f'{indent}!!! warning "{title.format(name=name)}"\n\n'
+        f"{indent}    {body.format(assets=assets, command=command)}\n"
+    )
+
+
+def replace_missing_figures(markdown: str, missing: dict[str, dict], figures_dir: str, language: str) -> str:
+    """Replace each image line of a missing figure in ``markdown`` with a note.
+
+    An image line contains only the image, e.g. ``![alt](figures/name.png){ width="80%" }``;
+    the link may start with ``../`` and carry a title. Images inside a line of text
+    are left alone, because an admonition cannot sit inside a paragraph.
+    """
+    if not missing:
+        return markdown
+    names = "|".join(re.escape(name) for name in missing)
+    pattern = re.compile(
+        rf"^(?P<indent>[ \t]*)!\[[^\]\n]*\]\((?:\.\./)*{re.escape(figures_dir)}/(?P<name>{names})\.png"
+        rf'(?:\s+"[^"\n]*")?\)(?:\{{[^}}\n]*\}})?[ \t]*$',
+        re.MULTILINE,
+    )
+
+    def note(match: re.Match[str]) -> str:
+        name = match.group("name")
+        # The blank line keeps the note from joining a paragraph right above the image.
+        return "\n" + missing_figure_note(name, missing[name], language, match.group("indent"))
+
+    return pattern.sub(note, markdown)
+
+
 class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
     """Build the figures before the pages, let notebooks be i18n pages, fix language links."""
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         treat_notebooks_as_pages()
+        self._missing: dict[str, dict] = {}
         return config
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
         vendor_mathjax(Path(config.docs_dir))
-        if not self.config.build_figures:
-            return
+        out_dir = Path(config.docs_dir) / self.config.figures_dir
+        if self.config.build_figures:
+            self._build_figures(out_dir)
+        from cvnotes.figures import missing_figures
+
+        self._missing = missing_figures(out_dir)
+        for name, entry in self._missing.items():
+            log.info(
+                "cvnotes: figure %s is missing, the pages show a note; run `%s`", name, entry.get("command")
+            )
+
+    def _build_figures(self, out_dir: Path) -> None:
         from cvnotes.figures import FigureBuildError, build_figures
 
         profile = self.config.profile or os.environ.get("CVNOTES_PROFILE", "quick")
@@ -151,14 +229,25 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
                 f"cvnotes: invalid profile {profile!r} from $CVNOTES_PROFILE: use one of {', '.join(PROFILES)}"
             )
         offline = self.config.offline if self.config.offline is not None else env_flag("CVNOTES_OFFLINE")
-        out_dir = Path(config.docs_dir) / self.config.figures_dir
+        fail_on_missing = self.config.fail_on_missing
+        if fail_on_missing is None:
+            fail_on_missing = env_flag("CVNOTES_FAIL_ON_MISSING")
         try:
-            results = build_figures(out_dir=out_dir, profile=profile, offline=offline)
+            results = build_figures(
+                out_dir=out_dir, profile=profile, offline=offline, fail_on_missing=fail_on_missing
+            )
         except FigureBuildError as exc:
             raise PluginError(f"cvnotes: {exc}") from exc
         built = [result.name for result in results if result.status == "built"]
         if built:
             log.info("cvnotes: built figure(s) %s into %s", ", ".join(built), out_dir)
+
+    def on_page_markdown(self, markdown: str, page, config: MkDocsConfig, files) -> str:
+        if not self._missing:
+            return markdown
+        return replace_missing_figures(
+            markdown, self._missing, self.config.figures_dir, _page_language(page, config)
+        )
 
     def on_page_context(self, context, page, config, nav):
         alternates = getattr(page.file, "alternates", None)
@@ -204,6 +293,16 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
         if i18n is None or i18n.building:
             return
         split_search_index(Path(config.site_dir), _language_roots(i18n))
+
+
+def _page_language(page, config: MkDocsConfig) -> str:
+    """Return the language of a page: i18n's locale of its file, else the theme's language."""
+    locale = getattr(page.file, "locale", None)
+    if locale:
+        return str(locale)
+    i18n = config.plugins.get("i18n")
+    current = getattr(i18n, "current_language", None) if i18n is not None else None
+    return str(current or config.theme.get("language") or "en")
 
 
 def _language_roots(i18n) -> dict[str, str]:

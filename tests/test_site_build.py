@@ -17,29 +17,43 @@ LANGUAGES = {"ko": "", "en": "en/"}  # language -> prefix of its pages in the si
 PAGES = [
     "",
     "object-detection/",
+    "cnn-visualization/",
     "segmentation/",
     "tutorials/focal-loss/",
+    "tutorials/cnn-visualization/",
     "tutorials/centernet-decoding/",
+    "reference/assets/",
+    "reference/data/",
+    "reference/models/",
     "reference/losses/",
+    "reference/gradcam/",
+    "reference/occlusion/",
+    "reference/filters/",
     "reference/keypoints/",
     "reference/roi/",
     "reference/panoptic/",
     "reference/landmarks/",
 ]
-# Figure name -> the page that shows it.
-FIGURES = {
-    "focal-loss-curves": "object-detection/",
-    "focal-loss-easy-negatives": "object-detection/",
-    "corner-pooling": "object-detection/",
-    "centernet-decoding": "object-detection/",
-    "center-keypoint-check": "object-detection/",
-    "roi-pool-vs-align": "segmentation/",
-    "rcnn-heads": "segmentation/",
-    "panoptic-scene": "segmentation/",
-    "landmark-decoding-error": "segmentation/",
+# The figures each chapter page shows.
+PAGE_FIGURES = {
+    "object-detection/": [
+        "focal-loss-curves",
+        "focal-loss-easy-negatives",
+        "corner-pooling",
+        "centernet-decoding",
+        "center-keypoint-check",
+    ],
+    "cnn-visualization/": ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"],
+    "segmentation/": ["roi-pool-vs-align", "rcnn-heads", "panoptic-scene", "landmark-decoding-error"],
 }
+FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
 pytestmark = pytest.mark.build
+
+# The API reference pages of the asset layer, data and models, each listed once.
+for asset_page in ("reference/assets/", "reference/data/", "reference/models/"):
+    if asset_page not in PAGES:
+        PAGES.append(asset_page)
 
 
 def copy_project(root: Path) -> None:
@@ -117,10 +131,11 @@ def test_every_page_exists_with_its_language(built, language, page):
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
-def test_figures_shown_in_their_language(built, language):
-    for name, page in FIGURES.items():
-        html = page_html(built["site"], language, page)
-        assert f'src="../figures/{name}.png"' in html, f"{language}/{page} does not show {name}"
+@pytest.mark.parametrize("page", list(PAGE_FIGURES))
+def test_figures_shown_in_their_language(built, language, page):
+    html = page_html(built["site"], language, page)
+    for name in PAGE_FIGURES[page]:
+        assert f'src="../figures/{name}.png"' in html
         served = built["site"] / LANGUAGES[language] / "figures" / f"{name}.png"
         generated = built["docs"] / "figures" / f"{name}.{language}.png"
         assert served.read_bytes() == generated.read_bytes(), f"{served} is not the {language} figure"
@@ -139,6 +154,60 @@ def test_notebook_page_rendered_and_executed(built, language):
     assert (
         built["site"] / LANGUAGES[language] / "tutorials" / "focal-loss" / f"focal-loss.{language}.ipynb"
     ).is_file()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_api_reference_rendered(built, language):
+    html = page_html(built["site"], language, "reference/losses/")
+    for function in ("sigmoid_focal_loss", "softmax_focal_loss", "balanced_cross_entropy"):
+        assert f'id="cvnotes.losses.{function}"' in html
+    assert 'class="arithmatex"' in html, "docstring equations are not marked up for MathJax"
+    assert "Lin et al., ICCV 2017" in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_cnn_tutorial_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/cnn-visualization/")
+    assert "jp-Notebook" in html
+    assert "hooks left after 100 runs: 0" in html
+    assert "max |Grad-CAM - hand value| =" in html
+    assert "data:image/png;base64," in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("module", ["gradcam", "occlusion", "filters"])
+def test_cnn_api_reference_rendered(built, language, module):
+    html = page_html(built["site"], language, f"reference/{module}/")
+    function = {"gradcam": "grad_cam", "occlusion": "occlusion_sensitivity", "filters": "filter_grid"}[module]
+    assert f'id="cvnotes.{module}.{function}"' in html
+    assert 'class="arithmatex"' in html
+
+
+def test_cnn_sections_have_stable_anchors(built):
+    for language in LANGUAGES:
+        html = page_html(built["site"], language, "cnn-visualization/")
+        for anchor in (
+            "why-first-layer",
+            "occlusion-heatmap",
+            "occlusion-definition",
+            "grad-cam-relu",
+            "references",
+        ):
+            assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
+
+
+def test_answer_sections_have_stable_anchors(built):
+    for language in LANGUAGES:
+        html = page_html(built["site"], language, "object-detection/")
+        for anchor in (
+            "focal-loss-beyond-detection",
+            "short-answer",
+            "easy-negatives",
+            "uses-outside-detection",
+            "caveats",
+            "references",
+        ):
+            assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
@@ -162,30 +231,15 @@ def test_centernet_notebook_rendered_and_executed(built, language):
         ("landmarks", ("encode_heatmaps", "soft_argmax_decode")),
     ],
 )
-def test_new_api_references_rendered(built, language, module, functions):
+def test_keypoint_and_segmentation_references_rendered(built, language, module, functions):
     html = page_html(built["site"], language, f"reference/{module}/")
     for function in functions:
         assert f'id="cvnotes.{module}.{function}"' in html
 
 
-@pytest.mark.parametrize("language", list(LANGUAGES))
-def test_api_reference_rendered(built, language):
-    html = page_html(built["site"], language, "reference/losses/")
-    for function in ("sigmoid_focal_loss", "softmax_focal_loss", "balanced_cross_entropy"):
-        assert f'id="cvnotes.losses.{function}"' in html
-    assert 'class="arithmatex"' in html, "docstring equations are not marked up for MathJax"
-    assert "Lin et al., ICCV 2017" in html
-
-
-def test_answer_sections_have_stable_anchors(built):
+def test_keypoint_and_segmentation_anchors(built):
     anchors = {
         "object-detection/": (
-            "focal-loss-beyond-detection",
-            "short-answer",
-            "easy-negatives",
-            "uses-outside-detection",
-            "caveats",
-            "references",
             "cornernet-centernet",
             "keypoint-short-answer",
             "corner-pooling",

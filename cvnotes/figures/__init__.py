@@ -8,6 +8,7 @@ from cvnotes.figures.build import (
     RecipeResult,
     build_figures,
     figure_path,
+    missing_figures,
     read_manifest,
     run_recipe,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "build_figures",
     "figure_path",
     "get_recipe",
+    "missing_figures",
     "read_manifest",
     "recipe",
     "registered_recipes",

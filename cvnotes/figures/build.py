@@ -2,7 +2,15 @@
 
 Each recipe's output goes to ``<out_dir>/<name>.<lang>.png``. The manifest
 ``<out_dir>/manifest.json`` records the cache key, parameters, seed, device,
-library versions, wall time and the numbers each figure shows.
+library versions, wall time, the assets used and the numbers each figure shows.
+
+A recipe that raises [`AssetMissingError`][cvnotes.assets.AssetMissingError]
+(for example a full-profile recipe run offline without its weights in the cache)
+does not fail the build: the builder logs one line naming the figure and the
+command that provides the asset, records the figure under ``"missing"`` in the
+manifest, and goes on. The MkDocs plugin shows a note in place of such a figure.
+With ``fail_on_missing=True`` (``cvnotes figures --fail-on-missing``) missing
+figures fail the build instead, which is what the GPU job wants.
 
 A recipe reruns only when its cache key changes. The key hashes the source of
 the recipe's module and of the modules it declares, the figure style, the
@@ -36,6 +44,7 @@ import matplotlib
 import numpy as np
 import torch
 
+from cvnotes import assets as assets_module
 from cvnotes.figures import style
 from cvnotes.figures.registry import (
     PROFILES,
@@ -51,6 +60,7 @@ __all__ = [
     "RecipeResult",
     "build_figures",
     "figure_path",
+    "missing_figures",
     "read_manifest",
     "run_recipe",
 ]
@@ -70,12 +80,23 @@ class FigureBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class RecipeResult:
-    """Outcome of one recipe in a build."""
+    """Outcome of one recipe in a build.
+
+    Attributes:
+        name: Recipe name.
+        status: ``"built"``, ``"up to date"`` or ``"missing"`` (an asset was not available).
+        outputs: Figure path per language; for a missing figure, where it would be.
+        wall_time_s: Seconds the recipe ran; 0 when it did not run.
+        missing_assets: Names of the assets that were missing.
+        command: Shell command that provides the missing assets.
+    """
 
     name: str
-    status: str  # "built" or "up to date"
+    status: str
     outputs: dict[str, Path]
     wall_time_s: float
+    missing_assets: tuple[str, ...] = ()
+    command: str | None = None
 
 
 def figure_path(out_dir: Path, name: str, language: str) -> Path:
@@ -96,6 +117,33 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
     if manifest.get("version") != MANIFEST_VERSION:
         return {"version": MANIFEST_VERSION, "recipes": {}}
     return manifest
+
+
+def missing_figures(out_dir: Path | str) -> dict[str, dict[str, Any]]:
+    """Return the figures the last build in ``out_dir`` skipped for a missing asset.
+
+    Returns:
+        Recipe name to ``{"assets": [...], "command": "cvnotes fetch ...", "profile": ...}``.
+    """
+    return dict(read_manifest(Path(out_dir)).get("missing", {}))
+
+
+def _asset_digests(recipe: Recipe) -> dict[str, str | None]:
+    """Return a digest per asset of the recipe: the file's SHA-256, or one over its files' digests.
+
+    ``None`` marks an asset whose owning library checks the download.
+    """
+    digests: dict[str, str | None] = {}
+    for name in recipe.assets:
+        asset = assets_module.get_asset(name)
+        if asset.sha256 is not None:
+            digests[name] = asset.sha256
+        elif asset.files:
+            combined = "".join(f"{item.path}:{item.sha256};" for item in asset.files)
+            digests[name] = hashlib.sha256(combined.encode()).hexdigest()
+        else:
+            digests[name] = None
+    return digests
 
 
 def _library_versions() -> dict[str, str]:
@@ -247,6 +295,7 @@ def build_figures(
     offline: bool = False,
     force: bool = False,
     progress: Callable[[list[Recipe]], Iterable[Recipe]] | None = None,
+    fail_on_missing: bool = False,
 ) -> list[RecipeResult]:
     """Build the selected recipes (all by default) into ``out_dir``.
 
@@ -258,6 +307,8 @@ def build_figures(
         force: Rebuild even when the cache key is unchanged.
         progress: Optional function that takes the selected recipes and yields them,
             to drive a progress bar.
+        fail_on_missing: Raise FigureBuildError when a recipe's asset is missing,
+            instead of recording the figure as missing.
 
     Returns:
         One [`RecipeResult`][cvnotes.figures.build.RecipeResult] per selected recipe, in order.
@@ -265,14 +316,16 @@ def build_figures(
     Raises:
         UnknownRecipeError: If a name is not registered (before anything runs).
         ValueError: If ``profile`` is unknown.
-        FigureBuildError: If one or more recipes fail. The others are still
-            built and recorded; the failed ones keep their previous files.
+        FigureBuildError: If one or more recipes fail, or, with ``fail_on_missing``,
+            if an asset is missing. The others are still built and recorded; the
+            failed ones keep their previous files.
     """
     if profile not in PROFILES:
         raise ValueError(f"invalid profile {profile!r}: use one of {', '.join(PROFILES)}")
     recipes = _select(names)
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
+    manifest.setdefault("missing", {})
     results: list[RecipeResult] = []
     failures: list[str] = []
 
@@ -298,6 +351,24 @@ def build_figures(
         start = time.perf_counter()
         try:
             rendered, metrics = _render(recipe, profile, offline)
+        except assets_module.AssetMissingError as exc:
+            log.warning("figure %s skipped: %s", recipe.name, exc)
+            if fail_on_missing:
+                failures.append(f"{recipe.name}: {exc}")
+            manifest["recipes"].pop(recipe.name, None)
+            manifest["missing"][recipe.name] = {
+                "assets": list(exc.asset_names),
+                "command": exc.command,
+                "profile": profile,
+                "title": dict(recipe.title),
+            }
+            _write_manifest(out_dir, manifest)
+            results.append(
+                RecipeResult(
+                    recipe.name, "missing", outputs, 0.0, missing_assets=exc.asset_names, command=exc.command
+                )
+            )
+            continue
         except Exception as exc:  # every recipe failure is collected and re-raised below
             log.error("recipe %s failed: %s: %s", recipe.name, type(exc).__name__, exc)
             failures.append(f"{recipe.name}: {type(exc).__name__}: {exc}")
@@ -319,13 +390,12 @@ def build_figures(
             "wall_time_s": round(wall_time, 3),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "outputs": {language: path.name for language, path in outputs.items()},
+            "assets": _asset_digests(recipe),
             "metrics": metrics,
         }
+        manifest["missing"].pop(recipe.name, None)
         # Rewrite the manifest after each recipe so an interrupted build keeps what it finished.
-        _write_atomically(
-            out_dir / MANIFEST_NAME,
-            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True).encode(),
-        )
+        _write_manifest(out_dir, manifest)
         results.append(RecipeResult(recipe.name, "built", outputs, wall_time))
 
     if failures:
@@ -333,3 +403,10 @@ def build_figures(
             "figure recipe(s) failed, their previous files are kept:\n  " + "\n  ".join(failures)
         )
     return results
+
+
+def _write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+    _write_atomically(
+        out_dir / MANIFEST_NAME,
+        json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True).encode(),
+    )

@@ -38,6 +38,7 @@ PROFILES: tuple[str, ...] = ("quick", "full")
 # Modules that define recipes; importing one registers its recipes.
 RECIPE_MODULES: tuple[str, ...] = (
     "cvnotes.figures.focal_loss",
+    "cvnotes.figures.cnn_visualization",
     "cvnotes.figures.keypoint_detection",
     "cvnotes.figures.rcnn",
     "cvnotes.figures.panoptic_scene",
@@ -105,6 +106,8 @@ class Recipe:
             of the cache key and their SHA-256 digests go into the manifest.
         seed: Seed of torch, numpy and random before the recipe runs.
         title: Short description in each language, for ``cvnotes figures --list``.
+        assets: Names of the [`cvnotes.assets.ASSETS`][cvnotes.assets.ASSETS] the recipe
+            uses; the manifest lists them with their digests.
     """
 
     name: str
@@ -114,6 +117,7 @@ class Recipe:
     inputs: tuple[Path, ...]
     seed: int
     title: Mapping[str, str]
+    assets: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Recipe] = {}
@@ -127,6 +131,7 @@ def recipe(
     code: tuple[ModuleType, ...] = (),
     inputs: Sequence[str | Path] = (),
     seed: int = 0,
+    assets: Sequence[str] = (),
 ) -> Callable[[RecipeFunction], RecipeFunction]:
     """Register the decorated function as the recipe ``name``.
 
@@ -137,10 +142,23 @@ def recipe(
         code: Modules the recipe depends on, hashed for incremental rebuilds.
         inputs: Files the recipe reads, hashed for incremental rebuilds.
         seed: Random seed set before the recipe runs.
+        assets: Names of the assets the recipe uses (keys of ``cvnotes.assets.ASSETS``).
+            A recipe that needs an asset it cannot get offline raises
+            [`AssetMissingError`][cvnotes.assets.AssetMissingError]; the builder
+            then records the figure as missing instead of failing.
 
     Raises:
-        ValueError: If the name is already registered by another function.
+        ValueError: If the name is already registered by another function, or an
+            asset name is not declared.
     """
+    from cvnotes.assets import ASSETS
+
+    unknown_assets = [asset for asset in assets if asset not in ASSETS]
+    if unknown_assets:
+        raise ValueError(
+            f"recipe {name!r} names undeclared asset(s) {', '.join(unknown_assets)}; "
+            f"declared assets: {', '.join(ASSETS)}"
+        )
 
     def register(function: RecipeFunction) -> RecipeFunction:
         existing = _REGISTRY.get(name)
@@ -156,6 +174,7 @@ def recipe(
             inputs=tuple(Path(path) for path in inputs),
             seed=seed,
             title=MappingProxyType(dict(title)),
+            assets=tuple(assets),
         )
         return function
 
