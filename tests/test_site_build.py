@@ -14,8 +14,10 @@ PAGES = [
     "",
     "object-detection/",
     "cnn-visualization/",
+    "segmentation/",
     "tutorials/focal-loss/",
     "tutorials/cnn-visualization/",
+    "tutorials/centernet-decoding/",
     "reference/assets/",
     "reference/data/",
     "reference/models/",
@@ -32,11 +34,22 @@ PAGES = [
     "reference/sound_localization/",
     "reference/zerocap/",
     "reference/tokens/",
+    "reference/keypoints/",
+    "reference/roi/",
+    "reference/panoptic/",
+    "reference/landmarks/",
 ]
 # The figures each chapter page shows.
 PAGE_FIGURES = {
-    "object-detection/": ["focal-loss-curves", "focal-loss-easy-negatives"],
+    "object-detection/": [
+        "focal-loss-curves",
+        "focal-loss-easy-negatives",
+        "corner-pooling",
+        "centernet-decoding",
+        "center-keypoint-check",
+    ],
     "cnn-visualization/": ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"],
+    "segmentation/": ["roi-pool-vs-align", "rcnn-heads", "panoptic-scene", "landmark-decoding-error"],
     "multimodal/": ["contrastive-alignment", "captioning-attention", "sound-localization-maps"],
     "transformers/": ["zerocap-token-shift", "unified-tokens"],
 }
@@ -227,6 +240,62 @@ def test_answer_sections_have_stable_anchors(built):
             "references",
         ):
             assert f'id="{anchor}"' in html, f"{language} page lacks #{anchor}"
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_centernet_notebook_rendered_and_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/centernet-decoding/")
+    assert "jp-Notebook" in html
+    # Printed by the cells only if they ran during the build.
+    assert "kept: [True, True, False]" in html
+    assert "data:image/png;base64," in html
+    title = "CenterNet decoding 튜토리얼" if language == "ko" else "CenterNet decoding tutorial"
+    assert title in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize(
+    ("module", "functions"),
+    [
+        ("keypoints", ("corner_pool_top_left", "decode_centernet", "center_keypoint_check")),
+        ("roi", ("roi_pool_bins", "roi_align_sample_points")),
+        ("panoptic", ("panoptic_quality", "merge_instances")),
+        ("landmarks", ("encode_heatmaps", "soft_argmax_decode")),
+    ],
+)
+def test_keypoint_and_segmentation_references_rendered(built, language, module, functions):
+    html = page_html(built["site"], language, f"reference/{module}/")
+    for function in functions:
+        assert f'id="cvnotes.{module}.{function}"' in html
+
+
+def test_keypoint_and_segmentation_anchors(built):
+    anchors = {
+        "object-detection/": (
+            "cornernet-centernet",
+            "keypoint-short-answer",
+            "corner-pooling",
+            "heatmap-targets",
+            "centernet-triplets",
+            "objects-as-points",
+            "heatmap-decoding",
+            "keypoint-references",
+        ),
+        "segmentation/": (
+            "mask-vs-faster-rcnn",
+            "roialign",
+            "rcnn-heads",
+            "panoptic-vs-instance",
+            "panoptic-quality",
+            "landmarks-beyond-pose",
+            "landmark-heatmaps",
+        ),
+    }
+    for language in LANGUAGES:
+        for page, names in anchors.items():
+            html = page_html(built["site"], language, page)
+            for anchor in names:
+                assert f'id="{anchor}"' in html, f"{language}/{page} lacks #{anchor}"
 
 
 def test_search_index_per_language(built):

@@ -39,6 +39,10 @@ PROFILES: tuple[str, ...] = ("quick", "full")
 RECIPE_MODULES: tuple[str, ...] = (
     "cvnotes.figures.focal_loss",
     "cvnotes.figures.cnn_visualization",
+    "cvnotes.figures.keypoint_detection",
+    "cvnotes.figures.rcnn",
+    "cvnotes.figures.panoptic_scene",
+    "cvnotes.figures.landmark_decoding",
     "cvnotes.figures.contrastive",
     "cvnotes.figures.captioning",
     "cvnotes.figures.sound_localization",
