@@ -3,7 +3,8 @@
 A translation may word its prose freely, but what a reader compares or links across languages must
 match. For Markdown pages (``docs/<page>.<locale>.md``) that is, section by section: the explicit heading
 anchors (``{#id}``, which every heading must have, so links and the language switcher land on the same
-section), the figures, the display equations (``$$ ... $$``, identical LaTeX), the number of fenced code
+section), the figures, the display equations (``$$ ... $$``, identical LaTeX except the words inside
+``\\text{...}``), the number of fenced code
 blocks (their comments are translated) and the mkdocstrings directives (``::: module``). For notebooks
 (``<name>.<locale>.ipynb``): the same sequence of cell types, identical code cells, and in each Markdown
 cell the same heading levels, explicit anchors, figures and display equations. A code cell may differ
@@ -47,8 +48,12 @@ class Section:
     directives: list[str] = field(default_factory=list)
 
 
+_TEXT_IN_MATH = re.compile(r"\\text\{[^{}]*\}")
+
+
 def _normalize_math(latex: str) -> str:
-    return " ".join(latex.split())
+    # Words inside \text{...} are prose and are translated; the mathematics around them must match.
+    return " ".join(_TEXT_IN_MATH.sub(r"\\text{}", latex).split())
 
 
 def _add_text(section: Section, text: str) -> None:
@@ -432,6 +437,13 @@ def test_parity_drifted_equation(tmp_path):
 def test_parity_equation_whitespace_ignored(tmp_path):
     english = EN_PAGE.replace("$$\na = b + c\n$$", "$$ a  =  b + c $$")
     write_pair(tmp_path, "chapter", {"ko": KO_PAGE, "en": english})
+    assert translation_problems(tmp_path, ["ko", "en"]) == []
+
+
+def test_parity_equation_text_words_may_be_translated(tmp_path):
+    korean = KO_PAGE.replace("a = b + c", r"a = b + c \text{ (예)}")
+    english = EN_PAGE.replace("a = b + c", r"a = b + c \text{ (other)}")
+    write_pair(tmp_path, "chapter", {"ko": korean, "en": english})
     assert translation_problems(tmp_path, ["ko", "en"]) == []
 
 
