@@ -58,6 +58,18 @@ def _check_feature_map(name: str, tensor: Tensor) -> None:
         )
 
 
+def _pooling_inputs(vertical: Tensor, horizontal: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Check the two maps of a pooling and use ``vertical`` for both when ``horizontal`` is ``None``."""
+    horizontal = vertical if horizontal is None else horizontal
+    _check_feature_map("vertical", vertical)
+    if horizontal.shape != vertical.shape:
+        raise ValueError(
+            f"vertical and horizontal must have the same shape, got {tuple(vertical.shape)} "
+            f"and {tuple(horizontal.shape)}"
+        )
+    return vertical, horizontal
+
+
 def _reverse_cummax(tensor: Tensor, dim: int) -> Tensor:
     """Return the running maximum taken from the end of ``dim`` towards its start."""
     return torch.flip(torch.cummax(torch.flip(tensor, (dim,)), dim).values, (dim,))
@@ -93,13 +105,7 @@ def corner_pool_top_left(vertical: Tensor, horizontal: Tensor | None = None) -> 
         tensor([[3., 2.],
                 [4., 0.]])
     """
-    horizontal = vertical if horizontal is None else horizontal
-    _check_feature_map("vertical", vertical)
-    if horizontal.shape != vertical.shape:
-        raise ValueError(
-            f"vertical and horizontal must have the same shape, got {tuple(vertical.shape)} "
-            f"and {tuple(horizontal.shape)}"
-        )
+    vertical, horizontal = _pooling_inputs(vertical, horizontal)
     return _reverse_cummax(vertical, -2) + _reverse_cummax(horizontal, -1)
 
 
@@ -130,13 +136,7 @@ def corner_pool_bottom_right(vertical: Tensor, horizontal: Tensor | None = None)
         tensor([[0., 2.],
                 [4., 3.]])
     """
-    horizontal = vertical if horizontal is None else horizontal
-    _check_feature_map("vertical", vertical)
-    if horizontal.shape != vertical.shape:
-        raise ValueError(
-            f"vertical and horizontal must have the same shape, got {tuple(vertical.shape)} "
-            f"and {tuple(horizontal.shape)}"
-        )
+    vertical, horizontal = _pooling_inputs(vertical, horizontal)
     return torch.cummax(vertical, -2).values + torch.cummax(horizontal, -1).values
 
 
@@ -169,13 +169,7 @@ def center_pool(vertical: Tensor, horizontal: Tensor | None = None) -> Tensor:
         tensor([[3., 2.],
                 [4., 3.]])
     """
-    horizontal = vertical if horizontal is None else horizontal
-    _check_feature_map("vertical", vertical)
-    if horizontal.shape != vertical.shape:
-        raise ValueError(
-            f"vertical and horizontal must have the same shape, got {tuple(vertical.shape)} "
-            f"and {tuple(horizontal.shape)}"
-        )
+    vertical, horizontal = _pooling_inputs(vertical, horizontal)
     column_max = vertical.amax(dim=-2, keepdim=True).expand_as(vertical)
     row_max = horizontal.amax(dim=-1, keepdim=True).expand_as(horizontal)
     return column_max + row_max

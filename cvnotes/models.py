@@ -29,9 +29,7 @@ import inspect
 import io
 import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +39,7 @@ import torch
 from torch import nn
 
 from cvnotes import assets
+from cvnotes._files import write_atomically
 from cvnotes.data import FASHION_MNIST_CLASSES, load_fashion_mnist
 
 __all__ = [
@@ -479,10 +478,10 @@ def _save(path: Path, classifier: TrainedClassifier) -> None:
         "config": asdict(classifier.config),
         "torch": torch.__version__,
     }
-    _write_atomically(path, weights)
+    write_atomically(path, weights)
     # The record is written last: without it the weights count as missing, so an
     # interrupted save is trained again instead of being trusted.
-    _write_atomically(_record_path(path), json.dumps(record, indent=2).encode())
+    write_atomically(_record_path(path), json.dumps(record, indent=2).encode())
 
 
 def _load_cached(path: Path, config: QuickTrainingConfig, digest: str) -> TrainedClassifier | None:
@@ -514,22 +513,6 @@ def _load_cached(path: Path, config: QuickTrainingConfig, digest: str) -> Traine
         held_out_indices=held_out_indices,
         config=config,
     )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        # mkstemp creates the file readable by its owner only; give it the umask's usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

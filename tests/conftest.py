@@ -37,3 +37,27 @@ def english_locale(monkeypatch):
     for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every download function that the asset layer could reach raise."""
+    import socket
+    import urllib.request
+
+    import huggingface_hub
+    import torch.hub
+    import torchvision.datasets.utils
+    import torchvision.models._api
+
+    def raise_network_error(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
+    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", raise_network_error)
+    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
+    monkeypatch.setattr(socket.socket, "connect", raise_network_error)

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import socket
-import urllib.request
 from pathlib import Path
 
-import huggingface_hub
 import platformdirs
 import pytest
-import torch.hub
 import torchvision.datasets.utils
 import torchvision.models._api
 from matplotlib.figure import Figure
@@ -47,23 +43,6 @@ def empty_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("CVNOTES_CACHE", str(cache))
     return cache
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Make every download function that the asset layer could reach raise."""
-
-    def raise_network_error(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
-    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_and_extract_archive", raise_network_error)
-    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
-    monkeypatch.setattr(socket.socket, "connect", raise_network_error)
 
 
 # Declarations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from PIL import Image
 
+from cvnotes import _files as files_module
 from cvnotes import cli
 from cvnotes.figures import (
     FigureBuildError,
@@ -221,9 +223,9 @@ def test_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     def interrupted_replace(source, destination):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build_module.os, "replace", interrupted_replace)
+    monkeypatch.setattr(files_module.os, "replace", interrupted_replace)
     with pytest.raises(KeyboardInterrupt):
-        build_module._write_atomically(target, b"new")
+        files_module.write_atomically(target, b"new")
     assert target.read_bytes() == b"old"
     assert [path.name for path in tmp_path.iterdir()] == ["figure.png"]
 
@@ -330,11 +332,11 @@ def test_cli_default_output_needs_project_root(tmp_path, monkeypatch, capsys):
 
 
 def test_written_figures_follow_umask(tmp_path):
-    previous = build_module.os.umask(0o022)
+    previous = os.umask(0o022)
     try:
         build_figures(["focal-loss-curves"], out_dir=tmp_path)
     finally:
-        build_module.os.umask(previous)
+        os.umask(previous)
     for path in tmp_path.iterdir():
         assert path.stat().st_mode & 0o777 == 0o644, path.name
 

@@ -174,28 +174,6 @@ def test_quick_classifier_reaches_85_percent():
     assert (classifier.train_size, classifier.held_out_size) == (8000, 2000)
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Make every download function that the asset layer could reach raise."""
-    import socket
-    import urllib.request
-
-    import huggingface_hub
-    import torch.hub
-    import torchvision.datasets.utils
-
-    def raise_network_error(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", raise_network_error)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", raise_network_error)
-    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", raise_network_error)
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", raise_network_error)
-    monkeypatch.setattr(urllib.request, "urlopen", raise_network_error)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", raise_network_error)
-    monkeypatch.setattr(socket.socket, "connect", raise_network_error)
-
-
 def place_random_resnet18(cache) -> None:
     """Save a randomly initialised resnet18 under torchvision's file name in ``cache``."""
     file_name = assets.RESNET_WEIGHTS["resnet18"][2]

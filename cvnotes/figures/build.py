@@ -28,10 +28,8 @@ import hashlib
 import inspect
 import json
 import logging
-import os
 import platform
 import random
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,6 +43,7 @@ import numpy as np
 import torch
 
 from cvnotes import assets as assets_module
+from cvnotes._files import write_atomically
 from cvnotes.figures import style
 from cvnotes.figures.registry import (
     PROFILES,
@@ -185,28 +184,6 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _file_mode() -> int:
-    """Return the mode a new file gets under the current umask (0o644 under umask 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary file sits in the target directory so os.replace is a rename, not a copy.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        # mkstemp creates the file readable by its owner only.
-        os.chmod(temporary, _file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class _GlyphLog(logging.Handler):
@@ -376,7 +353,7 @@ def build_figures(
         wall_time = time.perf_counter() - start
 
         for language, data in rendered.items():
-            _write_atomically(outputs[language], data)
+            write_atomically(outputs[language], data)
         manifest["recipes"][recipe.name] = {
             "key": key,
             "title": dict(recipe.title),
@@ -406,7 +383,7 @@ def build_figures(
 
 
 def _write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
-    _write_atomically(
+    write_atomically(
         out_dir / MANIFEST_NAME,
         json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True).encode(),
     )
