@@ -203,9 +203,12 @@ def test_search_finds_word_in_page_language(tab, site_server, language):
     wait_until_settled(tab)
     if not tab.is_visible("input.md-search__input"):
         tab.click("label.md-search__icon[for='__search']")
-    tab.fill("input.md-search__input", word)
-    # Material searches on keyup, but typed Hangul arrives as text input without one, so send a key.
-    tab.press("input.md-search__input", "End")
+    # Material also searches on focus, so focus first and let that search pass. insert_text() then sends
+    # an input event without a key, as Hangul from an input method or pasted text does, and
+    # search-input.js must start the search without a keyup.
+    tab.focus("input.md-search__input")
+    tab.wait_for_timeout(500)
+    tab.keyboard.insert_text(word)
     tab.wait_for_selector(".md-search-result__item", timeout=10_000)
 
     results = tab.locator(".md-search-result__item")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -371,3 +372,47 @@ def test_not_found_page_is_default_language(built):
     assert '<html lang="ko"' in html
     assert '<a href="/">처음 페이지</a>' in html
     assert '<a href="/en/">English home page</a>' in html
+
+
+class _ProseText(HTMLParser):
+    """Collect the text of a page outside code, scripts, typeset math and notebook Markdown cells.
+
+    Notebook Markdown cells keep their ``$...$`` for MathJax to typeset in the browser, so they are skipped.
+    """
+
+    SKIPPED_TAGS = {"pre", "code", "script", "style", "textarea"}
+    SKIPPED_CLASSES = {"arithmatex", "jp-RenderedMarkdown"}
+    VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID_TAGS:
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        skipped = tag in self.SKIPPED_TAGS or bool(classes & self.SKIPPED_CLASSES)
+        self.stack.append(skipped or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID_TAGS and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+def test_no_untypeset_dollar_math(built):
+    """A `$$` block that Markdown did not see as math (e.g. inside a list item) shows its dollars as text."""
+    site: Path = built["site"]
+    problems = []
+    for html_file in sorted(site.rglob("*.html")):
+        parser = _ProseText()
+        parser.feed(html_file.read_text(encoding="utf-8"))
+        for text in parser.text:
+            if "$" in text:
+                problems.append(f"{html_file.relative_to(site)}: {text.strip()[:80]!r}")
+    assert problems == []
