@@ -440,7 +440,7 @@ def test_parity_equation_whitespace_ignored(tmp_path):
     assert translation_problems(tmp_path, ["ko", "en"]) == []
 
 
-def test_parity_equation_text_words_may_be_translated(tmp_path):
+def test_parity_translated_text_in_equation(tmp_path):
     korean = KO_PAGE.replace("a = b + c", r"a = b + c \text{ (예)}")
     english = EN_PAGE.replace("a = b + c", r"a = b + c \text{ (other)}")
     write_pair(tmp_path, "chapter", {"ko": korean, "en": english})
