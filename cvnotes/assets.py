@@ -82,6 +82,7 @@ class AssetMissingError(RuntimeError):
         asset_name: Name of the (first) missing asset, a key of ``ASSETS``.
         asset_names: Names of every missing asset the error is about.
         command: Shell command that puts the asset(s) into the cache.
+        cache: The cache directory that was searched.
 
     Example:
         >>> error = AssetMissingError("resnet50-imagenet")
@@ -101,6 +102,7 @@ class AssetMissingError(RuntimeError):
         self.asset_name = names[0]
         self.command = command or "cvnotes fetch " + " ".join(names)
         root = cache if cache is not None else cache_dir()
+        self.cache = root
         if len(names) == 1:
             message = (
                 f"asset {names[0]} not found in the cache {root}; run `{self.command}` with network access"
@@ -117,14 +119,61 @@ class AssetIntegrityError(RuntimeError):
     """Raised when a file's size or SHA-256 digest differs from its declaration.
 
     The file is corrupt, truncated or a different version; it is never used.
+
+    Attributes:
+        path: The file that failed the check.
+        problem: ``"truncated"``, ``"larger than declared"`` or ``"corrupt"`` (the digest differs).
+        actual: The file's size in bytes or its SHA-256 digest, as the check measured it.
+        expected: The declared size or digest (prefix).
+
+    Example:
+        >>> error = AssetIntegrityError(Path("w.bin"), "truncated", 5, 10)
+        >>> str(error)
+        'file w.bin is truncated: 5 bytes, expected 10; delete it and fetch it again (`cvnotes fetch`)'
     """
+
+    def __init__(self, path: Path | str, problem: str, actual: int | str, expected: int | str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.actual = actual
+        self.expected = expected
+        if problem == "corrupt":
+            found = f"SHA-256 {actual}"
+        else:
+            found = f"{actual} bytes"
+        super().__init__(
+            f"file {self.path} is {problem}: {found}, expected {expected}; "
+            "delete it and fetch it again (`cvnotes fetch`)"
+        )
+
+    def __reduce__(self):  # pickle the fields, not the message
+        return (type(self), (self.path, self.problem, self.actual, self.expected))
 
 
 class UnknownAssetError(KeyError):
-    """Raised when an asset name is not declared in ``ASSETS``."""
+    """Raised when an asset name is not declared in ``ASSETS``.
+
+    Attributes:
+        name: The name that was asked for.
+        valid_names: Every declared asset name, in declaration order.
+
+    Example:
+        >>> str(UnknownAssetError("imagenet", ["mnist", "photos"]))
+        "unknown asset 'imagenet'; valid names: mnist, photos (see `cvnotes fetch --list`)"
+    """
+
+    def __init__(self, name: str, valid_names: Sequence[str]) -> None:
+        self.name = name
+        self.valid_names = tuple(valid_names)
+        super().__init__(
+            f"unknown asset {name!r}; valid names: {', '.join(self.valid_names)} (see `cvnotes fetch --list`)"
+        )
 
     def __str__(self) -> str:  # KeyError would print the message with quotes
         return str(self.args[0])
+
+    def __reduce__(self):  # pickle the fields, not the message
+        return (type(self), (self.name, self.valid_names))
 
 
 @dataclass(frozen=True)
@@ -272,16 +321,10 @@ def verify_file(path: Path | str, sha256: str, size: int | None = None) -> Path:
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
         state = "truncated" if actual_size < size else "larger than declared"
-        raise AssetIntegrityError(
-            f"file {path} is {state}: {actual_size} bytes, expected {size}; "
-            "delete it and fetch it again (`cvnotes fetch`)"
-        )
+        raise AssetIntegrityError(path, state, actual_size, size)
     actual = sha256_file(path)
     if not actual.startswith(expected):
-        raise AssetIntegrityError(
-            f"file {path} is corrupt: SHA-256 {actual}, expected {expected}; "
-            "delete it and fetch it again (`cvnotes fetch`)"
-        )
+        raise AssetIntegrityError(path, "corrupt", actual, expected)
     return path
 
 
@@ -292,9 +335,7 @@ def get_asset(name: str) -> Asset:
         UnknownAssetError: If no asset has that name; the message lists the valid names.
     """
     if name not in ASSETS:
-        raise UnknownAssetError(
-            f"unknown asset {name!r}; valid names: {', '.join(ASSETS)} (see `cvnotes fetch --list`)"
-        )
+        raise UnknownAssetError(name, list(ASSETS))
     return ASSETS[name]
 
 

@@ -13,6 +13,7 @@ Examples::
     cvnotes fetch --list                     # every asset, its size, licence and whether it is cached
     cvnotes fetch resnet50-imagenet          # download into the cache (see cvnotes.assets)
     cvnotes fetch --offline                  # only check the cache; exit 1 if an asset is missing
+    cvnotes fetch --offline --profile quick  # only the quick profile's assets
     cvnotes --lang ko figures --help
 """
 
@@ -26,7 +27,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from cvnotes.i18n import LANGUAGES, choose_language, use_language
+from cvnotes.i18n import LANGUAGES, choose_language, current_language, use_language
 from cvnotes.i18n import gettext as _
 
 __all__ = ["main"]
@@ -125,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         "--list", action="store_true", help=_("list the assets with size, licence and cache state, and exit")
     )
     fetch.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help=_("only the assets of this profile (default: every asset); not together with NAME"),
+    )
+    fetch.add_argument(
         "--offline",
         action="store_true",
         default=env_flag("CVNOTES_OFFLINE"),
@@ -141,10 +148,43 @@ def _list_recipes() -> int:
 
     recipes = registered_recipes()
     width = max(len(name) for name in recipes)
+    language = current_language()
     for name, recipe in recipes.items():
-        print(f"{name:<{width}}  {recipe.title['en']}")
-        print(f"{'':<{width}}  {recipe.title['ko']}")
+        print(f"{name:<{width}}  {recipe.title[language]}")
     return 0
+
+
+def _error(command: str, message: str) -> None:
+    """Print ``message`` to stderr after the translated "cvnotes <command>: error:" prefix."""
+    if command == "figures":
+        line = _("cvnotes figures: error: {message}")
+    else:
+        line = _("cvnotes fetch: error: {message}")
+    print(line.format(message=message), file=sys.stderr)
+
+
+def _missing_assets_message(error) -> str:
+    """Return the translated message of an AssetMissingError, naming each asset's profile."""
+    from cvnotes.assets import ASSETS
+
+    listed = ", ".join(
+        f"{name} ({ASSETS[name].profile})" if name in ASSETS else name for name in error.asset_names
+    )
+    return _("assets not found in the cache {cache}: {assets}; run `{command}` with network access").format(
+        cache=error.cache, assets=listed, command=error.command
+    )
+
+
+def _recipe_failure_message(name: str, error: BaseException) -> str:
+    from cvnotes.assets import AssetMissingError
+
+    if isinstance(error, AssetMissingError):
+        message = _("{name}: missing asset {assets}; run `{command}`")
+        return message.format(name=name, assets=", ".join(error.asset_names), command=error.command)
+    if isinstance(error, FileNotFoundError):
+        return f"{name}: {error}"
+    # NOTE: other failures come from the recipe's own code; their details stay in English.
+    return f"{name}: {type(error).__name__}: {error}"
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -158,7 +198,7 @@ def _build(args: argparse.Namespace) -> int:
         message = _("unknown recipe {name!r}; known recipes: {known} (see `cvnotes figures --list`)").format(
             name=unknown[0], known=", ".join(sorted(recipes))
         )
-        print(_("cvnotes figures: error: {message}").format(message=message), file=sys.stderr)
+        _error("figures", message)
         return 2
 
     with tqdm(desc=_("figures"), unit=_("recipe"), disable=None, leave=False) as bar:
@@ -170,6 +210,11 @@ def _build(args: argparse.Namespace) -> int:
                 yield recipe
                 bar.update()
 
+        def report_missing(name, error):
+            message = _("warning: figure {name} skipped: missing asset {assets}; run `{command}`")
+            assets = ", ".join(error.asset_names)
+            tqdm.write(message.format(name=name, assets=assets, command=error.command), file=sys.stderr)
+
         try:
             results = build_figures(
                 args.names,
@@ -179,13 +224,18 @@ def _build(args: argparse.Namespace) -> int:
                 force=args.force,
                 progress=progress,
                 fail_on_missing=args.fail_on_missing,
+                on_missing=report_missing,
             )
         except UnknownRecipeError as exc:  # build_figures checks the names again
-            print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
+            _error("figures", str(exc))
             return 2
         except FigureBuildError as exc:
-            # NOTE: the details come from the library and stay in English.
-            print(_("cvnotes figures: error: {message}").format(message=exc), file=sys.stderr)
+            if not exc.failures:  # not raised by the build loop; keep the library's message
+                _error("figures", str(exc))
+                return 1
+            lines = [_recipe_failure_message(name, error) for name, error in exc.failures.items()]
+            message = _("figure recipe(s) failed, their previous files are kept:")
+            _error("figures", message + "\n  " + "\n  ".join(lines))
             return 1
 
     for result in results:
@@ -215,51 +265,106 @@ def _pad_columns(text: str, columns: int) -> str:
     return text + " " * max(columns - width, 0)
 
 
-def _list_assets() -> int:
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+
+
+def _list_assets(names: list[str]) -> int:
     from cvnotes.assets import ASSETS, cache_dir, is_cached
 
     print(_("cache directory: {directory}").format(directory=cache_dir()))
-    width = max(len(name) for name in ASSETS)
-    for name, asset in ASSETS.items():
+    rows = [(_("asset"), _("profile"), _("size"), _("state"), _("licence"))]
+    for name in names:
+        asset = ASSETS[name]
         if asset.embedded:
             state = _("embedded")
         elif is_cached(name):
             state = _("cached")
         else:
             state = _("not cached")
-        print(
-            f"{name:<{width}}  {asset.profile:<5}  {_format_size(asset.size_bytes):>8}  "
-            f"{_pad_columns(state, 12)}  {asset.licence}"
-        )
+        rows.append((name, asset.profile, _format_size(asset.size_bytes), state, asset.licence))
+    widths = [max(_display_width(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        size = " " * (widths[2] - _display_width(row[2])) + row[2]
+        cells = [_pad_columns(row[0], widths[0]), _pad_columns(row[1], widths[1]), size]
+        print("  ".join([*cells, _pad_columns(row[3], widths[3]), row[4]]))
     return 0
 
 
+def _integrity_message(error) -> str:
+    if error.problem == "corrupt":
+        message = _(
+            "file {path} is corrupt: SHA-256 {actual}, expected {expected}; delete it and fetch it again"
+        )
+    elif error.problem == "truncated":
+        message = _(
+            "file {path} is truncated: {actual} bytes, expected {expected}; delete it and fetch it again"
+        )
+    else:
+        message = _(
+            "file {path} is larger than declared: {actual} bytes, expected {expected}; "
+            "delete it and fetch it again"
+        )
+    return message.format(path=error.path, actual=error.actual, expected=error.expected)
+
+
+def _report_quick_profile(missing: Sequence[str]) -> None:
+    """Say that the quick profile is complete when only other profiles' assets are missing."""
+    from cvnotes.assets import ASSETS, is_cached
+
+    quick = [name for name, asset in ASSETS.items() if asset.profile == "quick"]
+    if all(ASSETS[name].profile != "quick" for name in missing) and all(is_cached(name) for name in quick):
+        print(
+            _(
+                "the quick profile's assets are all present (embedded in the package or trained on this "
+                "computer): `cvnotes figures` works offline"
+            ),
+            flush=True,
+        )
+
+
 def _fetch(args: argparse.Namespace) -> int:
-    from cvnotes.assets import AssetMissingError, UnknownAssetError, fetch, get_asset
+    from cvnotes.assets import (
+        ASSETS,
+        AssetIntegrityError,
+        AssetMissingError,
+        UnknownAssetError,
+        fetch,
+        get_asset,
+    )
 
     try:
         for name in args.names:
             get_asset(name)
     except UnknownAssetError as exc:
-        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
+        message = _("unknown asset {name!r}; valid names: {valid} (see `cvnotes fetch --list`)").format(
+            name=exc.name, valid=", ".join(exc.valid_names)
+        )
+        _error("fetch", message)
         return 2
+    names = list(args.names)
+    if args.profile is not None:
+        names = [name for name, asset in ASSETS.items() if asset.profile == args.profile]
     if args.list:
-        return _list_assets()
+        return _list_assets(names or list(ASSETS))
 
     try:
-        results = fetch(args.names, offline=args.offline)
+        results = fetch(names, offline=args.offline)
     except AssetMissingError as exc:
-        print(_("cvnotes fetch: error: {message}").format(message=exc), file=sys.stderr)
+        _report_quick_profile(exc.asset_names)
+        _error("fetch", _missing_assets_message(exc))
+        return 1
+    except AssetIntegrityError as exc:
+        _error("fetch", _integrity_message(exc))
         return 1
     except ImportError as exc:
         reason = _("{message}; install the missing package (CLIP needs `pip install open-clip-torch`)")
-        reason = reason.format(message=exc)
-        print(_("cvnotes fetch: error: {message}").format(message=reason), file=sys.stderr)
+        _error("fetch", reason.format(message=exc))
         return 1
     except (OSError, RuntimeError) as exc:
         # A failed download (no network, a checksum the owning library rejects) ends here.
-        message = f"{type(exc).__name__}: {exc}"
-        print(_("cvnotes fetch: error: {message}").format(message=message), file=sys.stderr)
+        # NOTE: the owning library writes these details, in English.
+        _error("fetch", f"{type(exc).__name__}: {exc}")
         return 1
 
     for result in results:
@@ -310,6 +415,9 @@ def _run(argv: list[str]) -> int:
             args.out = DEFAULT_FIGURES_DIR
         return _build(args)
     if args.command == "fetch":
+        if args.profile is not None and args.names:
+            _error("fetch", _("give asset names or --profile, not both"))
+            return 2
         return _fetch(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 

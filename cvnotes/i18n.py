@@ -45,6 +45,7 @@ __all__ = [
     "LANGUAGES",
     "choose_language",
     "compile_mo",
+    "current_language",
     "gettext",
     "ngettext",
     "parse_po",
@@ -60,6 +61,7 @@ LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 MO_MAGIC = 0x950412DE
 
 _current: gettext_module.NullTranslations = gettext_module.NullTranslations()
+_current_language: str = SOURCE_LANGUAGE
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _QUOTED = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
@@ -252,6 +254,19 @@ def choose_language(option: str | None = None, environ: Mapping[str, str] | None
     return SOURCE_LANGUAGE
 
 
+def current_language() -> str:
+    """Return the language that :func:`use_language` set, ``"en"`` outside its block.
+
+    Example:
+        >>> with use_language("ko"):
+        ...     current_language()
+        'ko'
+        >>> current_language()
+        'en'
+    """
+    return _current_language
+
+
 def gettext(message: str) -> str:
     """Translate ``message`` into the language that :func:`use_language` set (English by default)."""
     return _current.gettext(message)
@@ -269,14 +284,14 @@ def use_language(language: str) -> Iterator[None]:
     Raises:
         ValueError: If ``language`` is not one of :data:`LANGUAGES`.
     """
-    global _current
+    global _current, _current_language
     catalogue = translation(language)
-    previous = (_current, argparse._, argparse.ngettext)
-    _current = catalogue
+    previous = (_current, _current_language, argparse._, argparse.ngettext)
+    _current, _current_language = catalogue, language
     # argparse calls the names it imported from gettext; point them at this catalogue for the block.
     argparse._ = catalogue.gettext
     argparse.ngettext = catalogue.ngettext
     try:
         yield
     finally:
-        _current, argparse._, argparse.ngettext = previous
+        _current, _current_language, argparse._, argparse.ngettext = previous

@@ -163,6 +163,26 @@ def test_unknown_asset_lists_valid_names():
         fetch(["imagenet"])
 
 
+def test_unknown_asset_error_fields():
+    with pytest.raises(UnknownAssetError) as caught:
+        fetch(["imagenet"])
+    assert caught.value.name == "imagenet"
+    assert caught.value.valid_names == tuple(ASSETS)
+
+
+def test_missing_error_records_cache(empty_cache):
+    assert AssetMissingError("mnist").cache == empty_cache
+
+
+def test_integrity_error_fields(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"hello")
+    with pytest.raises(AssetIntegrityError) as caught:
+        verify_file(path, "2cf24dba5fb0a30e", size=10)
+    assert (caught.value.path, caught.value.problem) == (path, "truncated")
+    assert (caught.value.actual, caught.value.expected) == (5, 10)
+
+
 # Offline fetching
 
 
@@ -245,14 +265,14 @@ def test_cli_fetch_embedded_says_nothing_to_do(empty_cache, no_network, capsys):
 def test_cli_fetch_offline_missing_fails(empty_cache, no_network, capsys):
     assert cli.main(["fetch", "--offline", "mnist"]) == 1
     error = capsys.readouterr().err
-    assert "asset mnist not found" in error
+    assert f"assets not found in the cache {empty_cache}: mnist (full)" in error
     assert "cvnotes fetch mnist" in error
 
 
 def test_cli_fetch_offline_from_environment(empty_cache, no_network, monkeypatch, capsys):
     monkeypatch.setenv("CVNOTES_OFFLINE", "1")
     assert cli.main(["fetch", "cifar-100"]) == 1
-    assert "asset cifar-100 not found" in capsys.readouterr().err
+    assert "not found in the cache" in capsys.readouterr().err
 
 
 def test_cli_fetch_unknown_name(capsys):
@@ -353,6 +373,68 @@ def test_cli_figures_fail_on_missing(tmp_path, toy_recipes, capsys):
 def test_cli_figures_fail_on_missing_from_environment(tmp_path, toy_recipes, monkeypatch):
     monkeypatch.setenv("CVNOTES_FAIL_ON_MISSING", "1")
     assert cli.main(["figures", *toy_recipes, "--offline", "--out", str(tmp_path)]) == 1
+
+
+def test_fail_on_missing_error_keeps_failures(tmp_path, toy_recipes):
+    with pytest.raises(FigureBuildError) as caught:
+        build_figures(toy_recipes, out_dir=tmp_path, offline=True, fail_on_missing=True)
+    assert caught.value.failed_names == ("toy-needs-weights",)
+    assert isinstance(caught.value.failures["toy-needs-weights"], AssetMissingError)
+
+
+def test_on_missing_callback_replaces_log(tmp_path, toy_recipes, caplog):
+    reported = []
+    with caplog.at_level(logging.WARNING, logger="cvnotes.figures.build"):
+        build_figures(
+            toy_recipes,
+            out_dir=tmp_path,
+            offline=True,
+            on_missing=lambda name, error: reported.append((name, error.asset_names)),
+        )
+    assert reported == [("toy-needs-weights", ("resnet50-imagenet",))]
+    assert "skipped" not in caplog.text
+
+
+def test_cli_figures_missing_warning_in_korean(tmp_path, toy_recipes, capsys, caplog):
+    arguments = ["--lang", "ko", "figures", *toy_recipes, "--offline", "--out", str(tmp_path)]
+    with caplog.at_level(logging.WARNING):
+        assert cli.main(arguments) == 0
+    captured = capsys.readouterr()
+    warning = (
+        "경고: 자산 resnet50-imagenet이(가) 없어 그림 toy-needs-weights을(를) 건너뜁니다. "
+        "`cvnotes fetch resnet50-imagenet`를 실행하세요"
+    )
+    assert captured.err.count(warning) == 1
+    assert "skipped" not in caplog.text + captured.err
+    assert "toy-needs-weights: 자산 resnet50-imagenet이(가) 없습니다" in captured.out
+
+
+def test_cli_figures_missing_warning_in_english(tmp_path, toy_recipes, capsys):
+    assert cli.main(["--lang", "en", "figures", *toy_recipes, "--offline", "--out", str(tmp_path)]) == 0
+    error = capsys.readouterr().err
+    assert error.count("warning: figure toy-needs-weights skipped: missing asset resnet50-imagenet") == 1
+
+
+def test_cli_figures_fail_on_missing_in_korean(tmp_path, toy_recipes, capsys):
+    arguments = ["figures", *toy_recipes, "--offline", "--fail-on-missing", "--out", str(tmp_path)]
+    assert cli.main(["--lang", "ko", *arguments]) == 1
+    error = capsys.readouterr().err
+    assert "cvnotes figures: 오류: 실패한 recipe가 있습니다. 그 그림의 이전 파일은 그대로 둡니다:" in error
+    assert (
+        "  toy-needs-weights: 자산 resnet50-imagenet이(가) 없습니다. `cvnotes fetch resnet50-imagenet`"
+        in error
+    )
+    assert "failed" not in error
+
+
+def test_cli_figures_fail_on_missing_in_english(tmp_path, toy_recipes, capsys):
+    arguments = ["figures", *toy_recipes, "--offline", "--fail-on-missing", "--out", str(tmp_path)]
+    assert cli.main(["--lang", "en", *arguments]) == 1
+    error = capsys.readouterr().err
+    assert "cvnotes figures: error: figure recipe(s) failed, their previous files are kept:" in error
+    assert (
+        "  toy-needs-weights: missing asset resnet50-imagenet; run `cvnotes fetch resnet50-imagenet`" in error
+    )
 
 
 MISSING = {

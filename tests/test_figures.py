@@ -283,12 +283,21 @@ def test_pages_quote_the_computed_numbers():
 # --- command line -------------------------------------------------------------------------------
 
 
-def test_cli_lists_recipes(capsys):
-    assert cli.main(["figures", "--list"]) == 0
+def test_cli_lists_recipes_in_english(capsys):
+    assert cli.main(["--lang", "en", "figures", "--list"]) == 0
     output = capsys.readouterr().out
     for name in FOCAL_RECIPES:
         assert name in output
+    assert "Focal loss curves for several γ" in output
+    assert "γ별 focal loss 곡선" not in output
+
+
+def test_cli_lists_recipes_in_korean(capsys):
+    assert cli.main(["--lang", "ko", "figures", "--list"]) == 0
+    output = capsys.readouterr().out
     assert "γ별 focal loss 곡선" in output
+    assert "Focal loss curves for several γ" not in output
+    assert len(output.splitlines()) == len(registry.registered_recipes())
 
 
 def test_cli_builds_and_skips(tmp_path, capsys):

@@ -271,6 +271,106 @@ def test_cli_fetch_list_in_korean(tmp_path, monkeypatch, capsys):
     assert output.startswith(f"캐시 디렉터리: {tmp_path}")
     assert "패키지에 포함" in output
     assert "캐시에 없음" in output
+    assert output.splitlines()[1].split() == ["자산", "profile", "크기", "상태", "라이선스"]
+
+
+def test_cli_fetch_list_headers_in_english(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
+    status, output, _ = run_cli(["--lang", "en", "fetch", "--list", "--profile", "quick"], capsys)
+    assert status == 0
+    lines = output.splitlines()
+    assert lines[1].split() == ["asset", "profile", "size", "state", "licence"]
+    assert [line.split()[1] for line in lines[2:]] == ["quick"] * (len(lines) - 2)
+
+
+@pytest.fixture
+def quick_assets_cached(tmp_path, monkeypatch):
+    """Pretend the quick profile's assets are in an empty cache and the full profile's are not."""
+    from cvnotes import assets
+
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
+    monkeypatch.setattr(assets, "is_cached", lambda name, root=None: assets.ASSETS[name].profile == "quick")
+    return tmp_path
+
+
+def test_cli_fetch_offline_missing_in_korean(quick_assets_cached, monkeypatch, capsys):
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")
+    status, output, error = run_cli(["fetch", "--offline"], capsys)
+    assert status == 1
+    assert output.startswith("quick profile의 자산은 모두 있습니다")
+    assert error.startswith(
+        f"cvnotes fetch: 오류: 캐시 {quick_assets_cached}에 없는 자산: resnet18-imagenet (full), "
+    )
+    assert "네트워크에 연결된 곳에서 `cvnotes fetch resnet18-imagenet" in error
+    assert "not found" not in error
+
+
+def test_cli_fetch_offline_missing_in_english(quick_assets_cached, capsys):
+    status, output, error = run_cli(["--lang", "en", "fetch", "--offline"], capsys)
+    assert status == 1
+    assert output.startswith("the quick profile's assets are all present")
+    assert f"assets not found in the cache {quick_assets_cached}: resnet18-imagenet (full), " in error
+
+
+def test_cli_fetch_quick_line_needs_quick_assets(tmp_path, monkeypatch, capsys):
+    from cvnotes import assets
+
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
+    monkeypatch.setattr(assets, "is_cached", lambda name, root=None: assets.ASSETS[name].embedded)
+    status, output, _ = run_cli(["--lang", "en", "fetch", "--offline", "mnist"], capsys)
+    assert status == 1
+    assert "quick profile" not in output
+
+
+def test_cli_fetch_offline_quick_profile_succeeds(quick_assets_cached, capsys):
+    status, output, error = run_cli(["--lang", "ko", "fetch", "--offline", "--profile", "quick"], capsys)
+    assert status == 0
+    assert error == ""
+    assert "small-cnn-fashion-mnist: 이미 캐시에 있습니다" in output
+    assert "\nmnist:" not in output
+
+
+def test_cli_fetch_profile_with_names_rejected(capsys):
+    status, _, error = run_cli(["--lang", "ko", "fetch", "--profile", "full", "mnist"], capsys)
+    assert status == 2
+    assert "cvnotes fetch: 오류: 자산 이름과 --profile 중 하나만 지정하세요" in error
+    status, _, error = run_cli(["--lang", "en", "fetch", "--profile", "full", "mnist"], capsys)
+    assert "cvnotes fetch: error: give asset names or --profile, not both" in error
+
+
+def test_cli_fetch_unknown_asset_in_korean(monkeypatch, capsys):
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")
+    status, _, error = run_cli(["fetch", "no-such-asset"], capsys)
+    assert status == 2
+    assert error.startswith(
+        "cvnotes fetch: 오류: 없는 자산입니다: 'no-such-asset'. 쓸 수 있는 이름: fashion-mnist-test"
+    )
+    assert "valid names" not in error
+
+
+def test_cli_fetch_unknown_asset_in_english(capsys):
+    status, _, error = run_cli(["--lang", "en", "fetch", "no-such-asset"], capsys)
+    assert status == 2
+    assert "cvnotes fetch: error: unknown asset 'no-such-asset'; valid names: fashion-mnist-test" in error
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ko", "파일 w.bin이(가) 잘렸습니다: 10바이트여야 하는데 5바이트입니다. 지우고 다시 받으세요"),
+        ("en", "file w.bin is truncated: 5 bytes, expected 10; delete it and fetch it again"),
+    ],
+)
+def test_cli_fetch_integrity_error_translated(monkeypatch, capsys, language, expected):
+    from cvnotes import assets
+
+    def corrupt(names, offline):
+        raise assets.AssetIntegrityError("w.bin", "truncated", 5, 10)
+
+    monkeypatch.setattr(assets, "fetch", corrupt)
+    status, _, error = run_cli(["--lang", language, "fetch", "photos"], capsys)
+    assert status == 1
+    assert expected in error
 
 
 def test_pad_columns_counts_hangul_twice():

@@ -7,7 +7,8 @@ library versions, wall time, the assets used and the numbers each figure shows.
 A recipe that raises [`AssetMissingError`][cvnotes.assets.AssetMissingError]
 (for example a full-profile recipe run offline without its weights in the cache)
 does not fail the build: the builder logs one line naming the figure and the
-command that provides the asset, records the figure under ``"missing"`` in the
+command that provides the asset (or passes the error to an ``on_missing`` function,
+which the command line uses to print the line in the user's language), records the figure under ``"missing"`` in the
 manifest, and goes on. The MkDocs plugin shows a note in place of such a figure.
 With ``fail_on_missing=True`` (``cvnotes figures --fail-on-missing``) missing
 figures fail the build instead, which is what the GPU job wants.
@@ -74,7 +75,27 @@ FIGURE_FORMAT = "png"
 
 
 class FigureBuildError(RuntimeError):
-    """Raised when one or more recipes fail; no partial file of theirs is left."""
+    """Raised when one or more recipes fail; no partial file of theirs is left.
+
+    Attributes:
+        failures: Recipe name to the exception that stopped it, for the recipes of a
+            build that failed (empty when the error is about one recipe run on its own).
+            A command line can write its own message from these fields.
+
+    Example:
+        >>> error = FigureBuildError("1 recipe failed", failures={"toy": ValueError("bad")})
+        >>> error.failed_names
+        ('toy',)
+    """
+
+    def __init__(self, message: str, *, failures: dict[str, BaseException] | None = None) -> None:
+        super().__init__(message)
+        self.failures: dict[str, BaseException] = dict(failures or {})
+
+    @property
+    def failed_names(self) -> tuple[str, ...]:
+        """Names of the failed recipes, in build order."""
+        return tuple(self.failures)
 
 
 @dataclass(frozen=True)
@@ -273,6 +294,7 @@ def build_figures(
     force: bool = False,
     progress: Callable[[list[Recipe]], Iterable[Recipe]] | None = None,
     fail_on_missing: bool = False,
+    on_missing: Callable[[str, assets_module.AssetMissingError], None] | None = None,
 ) -> list[RecipeResult]:
     """Build the selected recipes (all by default) into ``out_dir``.
 
@@ -286,6 +308,10 @@ def build_figures(
             to drive a progress bar.
         fail_on_missing: Raise FigureBuildError when a recipe's asset is missing,
             instead of recording the figure as missing.
+        on_missing: Optional function called with the recipe name and the error when a
+            figure is skipped because its asset is missing. Without it the builder logs an
+            English warning; with it the caller reports the skip (the command line prints
+            it in the user's language) and nothing is logged.
 
     Returns:
         One [`RecipeResult`][cvnotes.figures.build.RecipeResult] per selected recipe, in order.
@@ -304,14 +330,14 @@ def build_figures(
     manifest = read_manifest(out_dir)
     manifest.setdefault("missing", {})
     results: list[RecipeResult] = []
-    failures: list[str] = []
+    failures: dict[str, BaseException] = {}
 
     for recipe in progress(recipes) if progress is not None else recipes:
         try:
             input_digests = _input_digests(recipe)
         except FileNotFoundError as exc:
             log.error("recipe %s failed: %s", recipe.name, exc)
-            failures.append(f"{recipe.name}: {exc}")
+            failures[recipe.name] = exc
             continue
         key = _cache_key(recipe, profile, input_digests)
         outputs = {language: figure_path(out_dir, recipe.name, language) for language in style.LANGUAGES}
@@ -329,9 +355,12 @@ def build_figures(
         try:
             rendered, metrics = _render(recipe, profile, offline)
         except assets_module.AssetMissingError as exc:
-            log.warning("figure %s skipped: %s", recipe.name, exc)
+            if on_missing is None:
+                log.warning("figure %s skipped: %s", recipe.name, exc)
+            else:
+                on_missing(recipe.name, exc)
             if fail_on_missing:
-                failures.append(f"{recipe.name}: {exc}")
+                failures[recipe.name] = exc
             manifest["recipes"].pop(recipe.name, None)
             manifest["missing"][recipe.name] = {
                 "assets": list(exc.asset_names),
@@ -348,7 +377,7 @@ def build_figures(
             continue
         except Exception as exc:  # every recipe failure is collected and re-raised below
             log.error("recipe %s failed: %s: %s", recipe.name, type(exc).__name__, exc)
-            failures.append(f"{recipe.name}: {type(exc).__name__}: {exc}")
+            failures[recipe.name] = exc
             continue
         wall_time = time.perf_counter() - start
 
@@ -376,10 +405,19 @@ def build_figures(
         results.append(RecipeResult(recipe.name, "built", outputs, wall_time))
 
     if failures:
+        lines = [f"{name}: {_describe(exc)}" for name, exc in failures.items()]
         raise FigureBuildError(
-            "figure recipe(s) failed, their previous files are kept:\n  " + "\n  ".join(failures)
+            "figure recipe(s) failed, their previous files are kept:\n  " + "\n  ".join(lines),
+            failures=failures,
         )
     return results
+
+
+def _describe(error: BaseException) -> str:
+    """Return the English line for a failed recipe: the message, with the type unless it is self-evident."""
+    if isinstance(error, (FileNotFoundError, assets_module.AssetMissingError)):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 def _write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
