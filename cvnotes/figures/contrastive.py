@@ -26,11 +26,13 @@ def project_2d(*embeddings: torch.Tensor) -> list[torch.Tensor]:
     return [(embedding - mean) @ basis[:2].T for embedding in embeddings]
 
 
-def _mean_batch_loss(model: contrastive.TwoTowerModel, data: contrastive.PairedData, batch_size: int) -> float:
+def _mean_batch_loss(
+    model: contrastive.TwoTowerModel, data: contrastive.PairedData, batch_size: int
+) -> float:
     """Return the mean symmetric InfoNCE over the pairs in order, in batches, without training.
 
     The batches are taken in order, not shuffled, so that no random numbers are drawn
-    and the training that follows sees the same shuffles.
+    and the training that follows gets the same shuffles.
     """
     losses = []
     with torch.no_grad():

@@ -223,7 +223,8 @@ def panoptic_scene(context: RecipeContext) -> RecipeOutput:
         panels[1].imshow(semantic_image)
         panels[1].set_title(text["semantic"], fontsize=10)
         class_handles = [
-            Patch(color=_CLASS_COLORS[category], label=text["classes"][category]) for category in (PERSON, CAR)
+            Patch(color=_CLASS_COLORS[category], label=text["classes"][category])
+            for category in (PERSON, CAR)
         ]
         panels[1].legend(handles=class_handles, loc="lower left", fontsize=7.5, ncol=2, frameon=True)
 
