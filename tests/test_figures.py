@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib import font_manager
@@ -28,7 +30,14 @@ from cvnotes.figures import (
     run_recipe,
 )
 from cvnotes.figures import build as build_module
-from cvnotes.figures.style import KOREAN_FONT_FAMILY, LANGUAGES, korean_font_path, register_korean_font
+from cvnotes.figures.style import (
+    KOREAN_FONT_FAMILY,
+    LANGUAGES,
+    figure_style,
+    korean_font_path,
+    register_bundled_fonts,
+    register_korean_font,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 FOCAL_RECIPES = ["focal-loss-curves", "focal-loss-easy-negatives"]
@@ -255,6 +264,34 @@ def test_korean_labels_render_without_missing_glyphs(tmp_path, scratch_recipes):
     scratch_recipes("test-hangul", draw_labels)
     build_figures(["test-hangul"], out_dir=tmp_path)
     assert figure_path(tmp_path, "test-hangul", "ko").is_file()
+
+
+@pytest.fixture
+def cache_without_bundled_fonts(monkeypatch):
+    """Make matplotlib's font list lack its own fonts, as a cache written by another build can."""
+    bundled = Path(matplotlib.get_data_path()) / "fonts"
+    other_fonts = [
+        entry for entry in font_manager.fontManager.ttflist if bundled not in Path(entry.fname).parents
+    ]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", other_fonts)
+    font_manager.fontManager._findfont_cached.cache_clear()
+    yield
+    font_manager.fontManager._findfont_cached.cache_clear()
+
+
+def test_register_bundled_fonts_restores_a_cache_without_them(cache_without_bundled_fonts):
+    added = register_bundled_fonts()
+    assert "STIXGeneral.ttf" in added
+    assert "cmmi10.ttf" in added
+    assert register_bundled_fonts() == []
+
+
+def test_figure_style_math_with_stale_font_cache(cache_without_bundled_fonts, caplog):
+    with figure_style(), caplog.at_level(logging.WARNING, logger="matplotlib"):
+        figure = Figure()
+        figure.subplots().set_title(r"coverage $\sum_t \alpha_{ti}$, $\lambda$ = 0.1")
+        figure.savefig(io.BytesIO(), format="png")
+    assert not [record for record in caplog.records if "findfont" in record.getMessage()]
 
 
 # --- numbers the pages quote --------------------------------------------------------------------

@@ -158,7 +158,8 @@ def captioning_attention(context: RecipeContext) -> RecipeOutput:
             )
             for cell in cells:
                 coverage_axes.add_patch(_cell_outline(cell % size, cell // size))
-            coverage_axes.set_title(text["coverage"].format(lam=lam), fontsize=10)
+            # The subscript of the sum hangs below the baseline: more padding keeps it off the image.
+            coverage_axes.set_title(text["coverage"].format(lam=lam), fontsize=10, pad=12)
             figure.colorbar(shown_coverage, ax=coverage_axes, fraction=0.046, pad=0.04)
 
         bar_axes = axes[1, 2]

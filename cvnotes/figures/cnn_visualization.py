@@ -404,7 +404,7 @@ _CAM_TEXT = {
         "title": "Grad-CAM of '{name}' ({layer}, score = pre-softmax logit)",
         "image": "input\n(p = {probability:.3f})",
         "relu": "with ReLU\n(the paper's Grad-CAM)",
-        "signed": "without ReLU: red +, blue -\n({share:.0%} of {size} positions < 0)",
+        "signed": "without ReLU: red +, blue -\n({share:.0%} of {size} positions negative)",
         "counterfactual": "counterfactual\n(negated weights)",
         "bar": "map / its max",
         "signed_bar": "map / its max |value|",
@@ -470,7 +470,7 @@ def cnn_grad_cam(context: RecipeContext) -> RecipeOutput:
         mappable = signed_axes.imshow(signed.cam[0].cpu().numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
         signed_axes.set_axis_off()
         signed_axes.set_title(
-            text["signed"].format(share=metrics["negative_fraction"], size="x".join(map(str, raw.shape))),
+            text["signed"].format(share=metrics["negative_fraction"], size="×".join(map(str, raw.shape))),
             fontsize=10,
         )
         figure.colorbar(mappable, ax=signed_axes, shrink=0.8, label=text["signed_bar"])

@@ -26,6 +26,24 @@ def project_2d(*embeddings: torch.Tensor) -> list[torch.Tensor]:
     return [(embedding - mean) @ basis[:2].T for embedding in embeddings]
 
 
+def _mean_batch_loss(
+    model: contrastive.TwoTowerModel, data: contrastive.PairedData, batch_size: int
+) -> float:
+    """Return the mean symmetric InfoNCE over the pairs in order, in batches, without training.
+
+    The batches are taken in order, not shuffled, so that no random numbers are drawn
+    and the training that follows gets the same shuffles.
+    """
+    losses = []
+    with torch.no_grad():
+        for start in range(0, data.image_features.shape[0] - 1, batch_size):
+            end = start + batch_size
+            image, text = model(data.image_features[start:end], data.text_features[start:end])
+            if image.shape[0] >= 2:
+                losses.append(contrastive.symmetric_info_nce(image, text, model.logit_scale()).item())
+    return sum(losses) / len(losses)
+
+
 _TEXT = {
     "ko": {
         "title": "두 tower 모델을 symmetric InfoNCE로 학습하기 전과 후 (held-out 쌍)",
@@ -102,6 +120,7 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
     with torch.no_grad():
         before = model(test_image, test_text)
     before_scores = contrastive.matched_pair_similarity(model, test_image, test_text)
+    initial_loss = _mean_batch_loss(model, train, params["batch_size"])
     history = contrastive.train_two_tower(
         model,
         train,
@@ -120,6 +139,7 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
     metrics |= {
         "final_train_loss": history.loss[-1],
         "first_epoch_loss": history.loss[0],
+        "initial_train_loss": initial_loss,
         "final_logit_scale": history.logit_scale[-1],
         "initial_logit_scale": 1 / contrastive.CLIP_INITIAL_TEMPERATURE,
     }
@@ -137,7 +157,8 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
     figures: dict[str, Figure] = {}
     for language in LANGUAGES:
         text = _TEXT[language]
-        figure = Figure(figsize=(13.5, 8.8))
+        figure = Figure(figsize=(13.5, 9.2), layout="constrained")
+        figure.get_layout_engine().set(h_pad=0.15, hspace=0.08)
         axes = figure.subplots(2, 3)
         figure.suptitle(text["title"])
         for column, (stage, ((image, text_embedding), scores)) in enumerate(stages.items()):
@@ -169,9 +190,10 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
             embedding_axes.set_aspect("equal", adjustable="datalim")
             embedding_axes.legend(loc="best", fontsize=8)
 
-        epochs = range(1, len(history.loss) + 1)
+        # Epoch 0 is the model before training: its loss on the training pairs and its initial scale.
+        epochs = range(len(history.loss) + 1)
         loss_axes = axes[0, 2]
-        loss_axes.plot(epochs, history.loss, color="#3182bd", linewidth=2)
+        loss_axes.plot(epochs, [initial_loss, *history.loss], color="#3182bd", linewidth=2)
         loss_axes.axhline(
             torch.log(torch.tensor(float(params["batch_size"]))).item(),
             color="0.5",
@@ -182,8 +204,9 @@ def contrastive_alignment(context: RecipeContext) -> RecipeOutput:
         loss_axes.set_title(text["curves"], fontsize=10)
         loss_axes.legend(loc="upper right", fontsize=8)
         scale_axes = axes[1, 2]
-        scale_axes.plot(epochs, history.logit_scale, color="#de2d26", linewidth=2)
+        scale_axes.plot(
+            epochs, [metrics["initial_logit_scale"], *history.logit_scale], color="#de2d26", linewidth=2
+        )
         scale_axes.set(xlabel=text["epoch"], ylabel=text["scale"])
-        figure.tight_layout()
         figures[language] = figure
     return RecipeOutput(figures=figures, metrics=metrics)

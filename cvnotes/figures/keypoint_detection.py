@@ -96,12 +96,14 @@ def corner_pooling(context: RecipeContext) -> RecipeOutput:
         figure = Figure(figsize=(12.0, 3.6))
         panels = figure.subplots(1, 4)
         _draw_grid(panels[0], features.numpy(), text["input"], vmax, (row, column))
-        # Arrows from the highlighted cell: the directions top-left pooling scans.
-        for end in ((row + 2.6, column), (row, column + 2.6)):
+        # Arrows from the highlighted cell: the directions top-left pooling scans. They run along the
+        # cell borders (from the cell's lower right corner), so that no value in the grid is covered.
+        corner = (column + 0.5, row + 0.5)
+        for end in ((corner[0], row + 2.9), (column + 2.9, corner[1])):
             panels[0].add_patch(
                 FancyArrowPatch(
-                    (column, row),
-                    (end[1], end[0]),
+                    corner,
+                    end,
                     arrowstyle="-|>",
                     mutation_scale=12,
                     color="#d62728",

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from cvnotes import panoptic
 from cvnotes.figures.registry import RecipeContext, RecipeOutput, recipe
@@ -24,19 +25,25 @@ __all__ = ["panoptic_scene", "synthetic_panoptic_scene"]
 
 SKY, GRASS, PERSON, CAR = 0, 1, 2, 3
 THING_CLASSES = (PERSON, CAR)
+# One hue per class in every panel: cars red, people blue to purple. Each instance
+# takes its own shade of its class hue, so instances stay apart and the class stays readable.
 _CLASS_COLORS = {
     SKY: (0.62, 0.79, 0.95),
     GRASS: (0.55, 0.78, 0.45),
-    PERSON: (0.85, 0.3, 0.3),
-    CAR: (0.3, 0.3, 0.7),
+    PERSON: (0.2, 0.3, 0.75),
+    CAR: (0.89, 0.1, 0.11),
 }
+# In the order of the predicted masks: car, person A, person B, A (dup.), person?, car (low).
 _INSTANCE_COLORS = [
     (0.89, 0.1, 0.11),
-    (1.0, 0.5, 0.0),
-    (0.6, 0.31, 0.64),
-    (0.12, 0.47, 0.71),
-    (0.65, 0.34, 0.16),
+    (0.12, 0.35, 0.85),
+    (0.5, 0.2, 0.65),
+    (0.3, 0.6, 0.95),
+    (0.75, 0.35, 0.9),
+    (0.55, 0.05, 0.05),
 ]
+# Person C, which no prediction finds, in the ground-truth panel.
+_MISSED_PERSON_COLOR = (0.2, 0.15, 0.45)
 
 
 def _ellipse(shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float]) -> torch.Tensor:
@@ -115,8 +122,8 @@ _TEXT = {
     "ko": {
         "title": "같은 장면의 네 가지 보기와 panoptic quality",
         "gt": "정답 panoptic map (흰색 = void)",
-        "semantic": "semantic segmentation 예측\n(class만, instance 구분 없음)",
-        "instances": "instance segmentation 예측\n(겹치는 mask + 점수)",
+        "semantic": "semantic segmentation 예측\n(class 색만, instance 구분 없음)",
+        "instances": "instance segmentation 예측\n(겹치는 mask + 점수, class 색의 명암)",
         "panoptic": "겹침을 점수 순으로 정리한\npanoptic 예측",
         "classes": {
             SKY: "하늘 (stuff)",
@@ -126,16 +133,18 @@ _TEXT = {
         },
         "header": ["class", "TP", "FP", "FN", "SQ", "RQ", "PQ"],
         "mean": "평균",
+        "labels": ["자동차", "사람 A", "사람 B", "A (중복)", "사람?", "자동차 (낮은 점수)"],
     },
     "en": {
         "title": "Four views of one scene, and panoptic quality",
         "gt": "ground-truth panoptic map (white = void)",
-        "semantic": "semantic segmentation prediction\n(classes only, no instances)",
-        "instances": "instance segmentation prediction\n(overlapping masks + scores)",
+        "semantic": "semantic segmentation prediction\n(class colours only, no instances)",
+        "instances": "instance segmentation prediction\n(overlapping masks + scores, shades of the class colour)",
         "panoptic": "panoptic prediction, overlaps\nresolved in score order",
         "classes": {SKY: "sky (stuff)", GRASS: "grass (stuff)", PERSON: "person (thing)", CAR: "car (thing)"},
         "header": ["class", "TP", "FP", "FN", "SQ", "RQ", "PQ"],
         "mean": "mean",
+        "labels": ["car", "person A", "person B", "A (dup.)", "person?", "car (low)"],
     },
 }
 
@@ -177,16 +186,16 @@ def panoptic_scene(context: RecipeContext) -> RecipeOutput:
     metrics["num_things_out"] = sum(1 for category in pred_segments.values() if category in THING_CLASSES)
 
     # Colours: ground-truth things as listed; predicted things take the colour of the mask they came from.
-    instance_colors = [
-        _INSTANCE_COLORS[index % len(_INSTANCE_COLORS)] for index in range(len(scene["masks"]))
-    ]
+    if len(scene["masks"]) != len(_INSTANCE_COLORS):
+        raise ValueError(f"the scene has {len(scene['masks'])} masks but {len(_INSTANCE_COLORS)} colours")
+    instance_colors = list(_INSTANCE_COLORS)
     gt_things = [
         segment for segment, category in sorted(scene["gt_segments"].items()) if category in THING_CLASSES
     ]
     gt_colors = dict(
         zip(
             gt_things,
-            [instance_colors[0], instance_colors[1], instance_colors[2], (0.1, 0.6, 0.5)],
+            [instance_colors[0], instance_colors[1], instance_colors[2], _MISSED_PERSON_COLOR],
             strict=True,
         )
     )
@@ -213,11 +222,16 @@ def panoptic_scene(context: RecipeContext) -> RecipeOutput:
         panels[0].set_title(text["gt"], fontsize=10)
         panels[1].imshow(semantic_image)
         panels[1].set_title(text["semantic"], fontsize=10)
+        class_handles = [
+            Patch(color=_CLASS_COLORS[category], label=text["classes"][category])
+            for category in (PERSON, CAR)
+        ]
+        panels[1].legend(handles=class_handles, loc="lower left", fontsize=7.5, ncol=2, frameon=True)
 
         panels[2].imshow(np.ones((*scene["semantic"].shape, 3)) * 0.95)
         handles = []
         for index, (mask, score, label) in enumerate(
-            zip(scene["masks"], scene["scores"].tolist(), scene["labels"], strict=True)
+            zip(scene["masks"], scene["scores"].tolist(), text["labels"], strict=True)
         ):
             color = instance_colors[index]
             overlay = np.zeros((*mask.shape, 4))

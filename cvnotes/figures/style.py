@@ -4,6 +4,12 @@ Korean labels are set in NanumGothic (SIL Open Font License 1.1), which the
 ``koreanize-matplotlib`` package ships as plain TTF files. The files are
 registered with matplotlib's font manager directly, without importing that
 package, because importing it rewrites the global rcParams.
+
+Mathtext draws with the STIX and Computer Modern fonts that matplotlib ships
+in ``mpl-data/fonts/ttf``. A font cache written by another matplotlib build
+(for example a distribution package that leaves those files out) can lack
+them; matplotlib then logs a "findfont" warning per family and falls back to
+DejaVu Sans. :func:`register_bundled_fonts` adds the shipped files again.
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from pathlib import Path
 import matplotlib
 from matplotlib import font_manager
 
-__all__ = ["KOREAN_FONT_FAMILY", "LANGUAGES", "figure_style", "korean_font_path", "register_korean_font"]
+__all__ = [
+    "KOREAN_FONT_FAMILY",
+    "LANGUAGES",
+    "figure_style",
+    "korean_font_path",
+    "register_bundled_fonts",
+    "register_korean_font",
+]
 
 LANGUAGES: tuple[str, ...] = ("ko", "en")
 KOREAN_FONT_FAMILY = "NanumGothic"
@@ -51,8 +64,30 @@ def register_korean_font() -> str:
     return KOREAN_FONT_FAMILY
 
 
+def register_bundled_fonts() -> list[str]:
+    """Register the fonts shipped with matplotlib that its font cache does not list.
+
+    Returns:
+        The file names that were added; empty when the cache already had them all.
+
+    Examples:
+        >>> _ = register_bundled_fonts()
+        >>> register_bundled_fonts()
+        []
+    """
+    font_dir = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    known = {Path(entry.fname).name for entry in font_manager.fontManager.ttflist}
+    added = []
+    for path in sorted(font_dir.glob("*.ttf")):
+        if path.name not in known:
+            font_manager.fontManager.addfont(str(path))
+            added.append(path.name)
+    return added
+
+
 def style_rc() -> dict[str, object]:
     """Return the rcParams that every figure is drawn with."""
+    register_bundled_fonts()
     return {
         # NanumGothic first for Hangul; DejaVu Sans as matplotlib's per-glyph fallback.
         "font.family": [register_korean_font(), "DejaVu Sans"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from cvnotes import zerocap
 from cvnotes.figures.registry import RecipeContext, RecipeOutput, recipe
@@ -51,7 +52,7 @@ _TEXT = {
         "fused": "context 수정 후 $p^{{0.99}} \\hat p^{{0.01}}$",
         "probability": "확률",
         "sweep": "fluency 가중치 $\\lambda$의 효과",
-        "lambda": "$\\lambda$ (fluency 가중치)",
+        "lambda": "$\\lambda$ (fluency 가중치; symlog 축: 1까지 선형, 그 위는 로그)",
         "best": "p('{word}'), CLIP이 고른 token",
         "kl": "KL($p \\Vert \\hat p$) (nats)",
         "default": "논문 기본값",
@@ -64,7 +65,7 @@ _TEXT = {
         "fused": "after the context update, $p^{{0.99}} \\hat p^{{0.01}}$",
         "probability": "probability",
         "sweep": "Effect of the fluency weight $\\lambda$",
-        "lambda": "$\\lambda$ (fluency weight)",
+        "lambda": "$\\lambda$ (fluency weight; symlog axis: linear up to 1, log above)",
         "best": "p('{word}'), CLIP's choice",
         "kl": "KL($p \\Vert \\hat p$) (nats)",
         "default": "paper default",
@@ -161,23 +162,24 @@ def zerocap_token_shift(context: RecipeContext) -> RecipeOutput:
         bar_axes.legend(loc="upper right", fontsize=9)
         bar_axes.grid(axis="x", visible=False)
 
-        sweep_positions = list(range(len(sweep)))
+        # The weights grow unevenly (0, 0.2, 1, ... 20): a symlog axis keeps 0 on the axis and
+        # shows the true spacing, linear up to 1 and logarithmic above.
+        sweep_axes.set_xscale("symlog", linthresh=1.0, linscale=1.5)
         sweep_axes.plot(
-            sweep_positions,
+            sweep,
             best_probability,
             marker="o",
             color="#de2d26",
             label=text["best"].format(word=WORDS[clip_choice]),
         )
-        sweep_axes.set_xticks(sweep_positions, [f"{weight:g}" for weight in sweep])
+        sweep_axes.set_xticks(sweep, [f"{weight:g}" for weight in sweep])
+        sweep_axes.xaxis.set_minor_locator(NullLocator())
         sweep_axes.set_xlabel(text["lambda"])
         sweep_axes.set_ylabel(text["probability"])
         sweep_axes.set_ylim(0, max(best_probability) * 1.3)
-        sweep_axes.axvline(
-            sweep.index(params["fluency_weight"]), color="0.6", linestyle=":", label=text["default"]
-        )
+        sweep_axes.axvline(params["fluency_weight"], color="0.6", linestyle=":", label=text["default"])
         kl_axes = sweep_axes.twinx()
-        kl_axes.plot(sweep_positions, divergence, marker="s", color="#3182bd", label=text["kl"])
+        kl_axes.plot(sweep, divergence, marker="s", color="#3182bd", label=text["kl"])
         kl_axes.set_ylabel(text["kl"])
         kl_axes.grid(False)
         kl_axes.spines["right"].set_visible(True)
@@ -185,7 +187,7 @@ def zerocap_token_shift(context: RecipeContext) -> RecipeOutput:
         handles = sweep_axes.get_legend_handles_labels()
         kl_handles = kl_axes.get_legend_handles_labels()
         sweep_axes.legend(
-            handles[0] + kl_handles[0], handles[1] + kl_handles[1], loc="lower left", fontsize=8
+            handles[0] + kl_handles[0], handles[1] + kl_handles[1], loc="lower left", fontsize=8, frameon=True
         )
         sweep_axes.set_title(text["sweep"], fontsize=10)
         figure.tight_layout()
