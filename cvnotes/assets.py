@@ -259,7 +259,7 @@ def cache_dir() -> Path:
     It is ``$CVNOTES_CACHE`` when that variable is set and not empty, else the
     platform's user cache directory for ``cvnotes`` (``~/.cache/cvnotes`` on
     Linux, ``~/Library/Caches/cvnotes`` on macOS). The directory is not created
-    here; whoever writes into it creates it.
+    here: the code that writes a file into it creates it.
 
     Example:
         >>> import os

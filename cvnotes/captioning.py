@@ -16,7 +16,7 @@ end with backpropagation. *Hard* attention samples one location
 $s_t \sim \mathrm{Multinoulli}(\alpha_t)$ and feeds $a_{s_t}$; the sampling is not
 differentiable, so the paper trains it with a REINFORCE-style estimate of a
 variational lower bound. The *doubly stochastic* regulariser
-$\lambda \sum_i (1 - \sum_t \alpha_{ti})^2$ asks every location to receive about
+$\lambda \sum_i (1 - \sum_t \alpha_{ti})^2$ pushes every location to receive about
 one unit of attention over the whole caption, so the decoder does not look at the
 same place for every word.
 """
@@ -133,7 +133,7 @@ def doubly_stochastic_penalty(weights: Tensor, lam: float = 1.0) -> Tensor:
 
     $$\lambda \sum_{i=1}^{L} \Bigl(1 - \sum_{t=1}^{T} \alpha_{ti}\Bigr)^2$$
 
-    The weights of each step already sum to 1 over the locations; this term pushes
+    The weights of each step already sum to 1 over the locations. This term pushes
     the sums over the steps towards 1 as well, hence "doubly stochastic". It is zero
     only when every location gets exactly one unit of attention in total, which is
     possible when $T = L$; for $T < L$ it is smallest when the attention spreads out.
@@ -185,7 +185,7 @@ def make_caption_batch(
 ) -> CaptionBatch:
     """Generate feature grids with a few objects and a "caption" listing them.
 
-    Each cell's vector holds a one-hot object class (zero for background), its row
+    Each cell's vector contains a one-hot object class (zero for background), its row
     and column in $[-1, 1]$, and Gaussian noise. The caption names the objects in
     raster order (top-left first), so a decoder must look at a different cell for
     each word, which is what attention in captioning is for.

@@ -145,7 +145,7 @@ def center_pool(vertical: Tensor, horizontal: Tensor | None = None) -> Tensor:
 
     The centre of an object need not be its most distinctive part. Centre
     pooling adds the maximum over the cell's whole column and the maximum over
-    its whole row, so a centre cell sees the strongest evidence in both
+    its whole row, so a centre cell receives the strongest evidence in both
     directions:
 
     $$

@@ -255,9 +255,9 @@ def quick_classifier(
 
     The first call trains it and caches the weights, and later calls load them.
     Training runs on one thread, so that its result does not depend on the thread
-    count. It prints one line per epoch on stderr and took 21 to 22 seconds of
-    CPU time on the development machine (torch 2.14); wall time grows when other
-    processes share the CPU. A cached file
+    count. It prints one line per epoch on stderr. Training took 21 to 22 seconds
+    of CPU time on a 2-core development machine (torch 2.14), and wall time grows
+    when other processes share the CPU. A cached file
     that fails its checksum is reported in the log and trained again, never used.
 
     Args:

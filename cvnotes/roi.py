@@ -149,7 +149,7 @@ def roi_align_sample_points(
     The box is scaled but not rounded. With ``aligned=True`` it is also
     shifted by half a cell, $x_s = s\,x_1 - \tfrac12$, because feature index
     $c$ is the value at continuous position $c + \tfrac12$. Each of the
-    $P_w$ bins is $(s\,x_2 - s\,x_1) / P_w$ cells wide and holds a regular
+    $P_w$ bins is $(s\,x_2 - s\,x_1) / P_w$ cells wide and contains a regular
     grid of ``sampling_ratio`` x ``sampling_ratio`` points at the centres of
     its sub-cells. With ``aligned=False`` (the original Mask R-CNN), there is
     no half-cell shift and the box is at least one cell wide.

@@ -21,9 +21,9 @@ sound than to that of a sound from another clip (a triplet loss). Audio and visu
 features that co-occur thus end up similar, and the attention learns where. A
 semi-supervised variant adds a cross-entropy between $\alpha$ and annotated maps.
 
-Many later methods use a sigmoid of the scaled similarity instead of a softmax,
-which lets several locations light up at once; ``normalization="sigmoid"`` computes
-that variant here.
+Many later methods use a sigmoid of the scaled similarity instead of a softmax, so
+several locations can light up at once. ``normalization="sigmoid"`` computes that
+variant here.
 """
 
 from __future__ import annotations

@@ -111,8 +111,8 @@ def modality_attention_mask(
     - ``"full"``: every token attends to every token (an encoder, as over image patches).
     - ``"causal"``: each token attends to itself and the tokens before it (a decoder).
     - ``"prefix_lm"``: the first ``num_prefix_segments`` segments (say the image) form
-      a prefix that attends bidirectionally within itself; the remaining tokens (the
-      text being generated) see the whole prefix and the tokens before them.
+      a prefix that attends bidirectionally within itself. The remaining tokens (the
+      text being generated) attend to the whole prefix and to the tokens before them.
 
     Args:
         segment_lengths: Token count of each segment in order, e.g. ``[196, 12]``.

@@ -28,8 +28,8 @@ that CLIP finds close to the image while staying close to what GPT-2 predicted:
 The numbers in steps 1-5 are the defaults of the authors' ``run.py`` and
 ``model/ZeroCLIP.py`` (github.com/YoadTew/zero-shot-image-to-text). Here a linear map
 from a context vector to logits ([`ToyLanguageModel`][cvnotes.zerocap.ToyLanguageModel])
-stands in for GPT-2 and fixed vectors stand in for CLIP's embeddings, so that the
-formulas run in microseconds; no real captioning happens in this module.
+replaces GPT-2 and fixed vectors replace CLIP's embeddings, so that the formulas
+run in microseconds. No real captioning happens in this module.
 """
 
 from __future__ import annotations

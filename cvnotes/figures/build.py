@@ -6,10 +6,10 @@ library versions, wall time, the assets used and the numbers each figure shows.
 
 A recipe that raises [`AssetMissingError`][cvnotes.assets.AssetMissingError]
 (for example a full-profile recipe run offline without its weights in the cache)
-does not fail the build: the builder logs one line naming the figure and the
-command that provides the asset (or passes the error to an ``on_missing`` function,
-which the command line uses to print the line in the user's language), records the figure under ``"missing"`` in the
-manifest, and goes on. The MkDocs plugin shows a note in place of such a figure.
+does not fail the build. The builder logs one line naming the figure and the
+command that provides the asset, records the figure under ``"missing"`` in the
+manifest, and goes on. An ``on_missing`` function replaces the log line: the
+command line passes one to print the line in the user's language. The MkDocs plugin shows a note in place of such a figure.
 With ``fail_on_missing=True`` (``cvnotes figures --fail-on-missing``) missing
 figures fail the build instead, which is what the GPU job wants.
 
