@@ -1,6 +1,6 @@
 """Tests of the GitHub Actions workflows: triggers, permissions, pinned actions and the GPU job's commands.
 
-The workflows are parsed as YAML and checked as data; nothing here runs GitHub Actions. Every
+The workflows are parsed as YAML and checked as data. Nothing here runs GitHub Actions. Every
 ``cvnotes`` command in a workflow is parsed with the command line's own argument parser, so a
 renamed or removed option fails here instead of on the GPU runner.
 """
@@ -175,12 +175,13 @@ def test_site_runner_label_configurable(site):
     assert site["jobs"]["build"]["runs-on"] == "${{ inputs.runner || vars.CVNOTES_GPU_RUNNER || 'gpu' }}"
 
 
-def test_site_checkout_keeps_no_credentials(site):
-    checkout = [
-        step for step in steps_of(site, "build") if step.get("uses", "").startswith("actions/checkout@")
-    ]
-    assert len(checkout) == 1
-    assert checkout[0]["with"]["persist-credentials"] is False
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda path: path.name)
+def test_checkout_keeps_no_credentials(path):
+    workflow = load_workflow(path)
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, f"{path.name}: job {name}"
 
 
 def test_site_sets_up_python_311(site):
