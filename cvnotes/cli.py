@@ -10,6 +10,7 @@ Examples::
     cvnotes figures focal-loss-curves --force
     cvnotes figures --profile full --out /tmp/figures
     cvnotes figures --profile full --offline --fail-on-missing
+    cvnotes figures --profile full --device auto   # on a CUDA GPU when PyTorch finds one
     cvnotes fetch --list                     # every asset, its size, licence and whether it is cached
     cvnotes fetch resnet50-imagenet          # download into the cache (see cvnotes.assets)
     cvnotes fetch --offline                  # only check the cache; exit 1 if an asset is missing
@@ -55,7 +56,8 @@ def _language_option() -> argparse.ArgumentParser:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cvnotes.figures import PROFILES
+    from cvnotes.figures import DEFAULT_DEVICE, DEVICES, PROFILES
+    from cvnotes.figures.device import DEVICE_ENV
 
     common = _language_option()
     parser = argparse.ArgumentParser(
@@ -99,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         default=env_flag("CVNOTES_OFFLINE"),
         help=_("tell recipes not to use the network (default: on when $CVNOTES_OFFLINE is 1)"),
+    )
+    figures.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=os.environ.get(DEVICE_ENV, DEFAULT_DEVICE),
+        help=_(
+            "where recipes run their models: cpu, cuda (an NVIDIA GPU) or auto (cuda when "
+            "PyTorch finds one, else cpu) (default: $CVNOTES_DEVICE or cpu)"
+        ),
     )
     figures.add_argument("--force", action="store_true", help=_("rebuild even if nothing changed"))
     figures.add_argument(
@@ -187,10 +198,32 @@ def _recipe_failure_message(name: str, error: BaseException) -> str:
     return f"{name}: {type(error).__name__}: {error}"
 
 
+def _device_error_message(error) -> str:
+    """Return the translated message of a DeviceError."""
+    if error.reason == "unknown":
+        from cvnotes.figures import DEVICES
+
+        message = _("invalid device {device!r}: use one of {choices}")
+        return message.format(device=error.device, choices=", ".join(DEVICES))
+    message = _(
+        "device {device!r} requested, but PyTorch finds no CUDA GPU (torch.cuda.is_available() is "
+        "False): use --device cpu or --device auto, or install a CUDA build of PyTorch on a machine "
+        "with an NVIDIA GPU"
+    )
+    return message.format(device=error.device)
+
+
 def _build(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cvnotes.figures import FigureBuildError, UnknownRecipeError, build_figures, registered_recipes
+    from cvnotes.figures import (
+        DeviceError,
+        FigureBuildError,
+        UnknownRecipeError,
+        build_figures,
+        registered_recipes,
+        resolve_device,
+    )
 
     recipes = registered_recipes()
     unknown = [name for name in args.names if name not in recipes]
@@ -200,6 +233,12 @@ def _build(args: argparse.Namespace) -> int:
         )
         _error("figures", message)
         return 2
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as exc:
+        _error("figures", _device_error_message(exc))
+        return 2
+    print(_("recipes run on {device}").format(device=device), flush=True)
 
     with tqdm(desc=_("figures"), unit=_("recipe"), disable=None, leave=False) as bar:
 
@@ -225,6 +264,7 @@ def _build(args: argparse.Namespace) -> int:
                 progress=progress,
                 fail_on_missing=args.fail_on_missing,
                 on_missing=report_missing,
+                device=device,
             )
         except UnknownRecipeError as exc:  # build_figures checks the names again
             _error("figures", str(exc))
@@ -394,13 +434,19 @@ def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "figures":
-        from cvnotes.figures import PROFILES
+        from cvnotes.figures import DEVICES, PROFILES
 
         # argparse checks choices on the command line only, not a default taken from the environment.
         if args.profile not in PROFILES:
             parser.error(
                 _("invalid profile {profile!r} (from $CVNOTES_PROFILE): use one of {choices}").format(
                     profile=args.profile, choices=", ".join(PROFILES)
+                )
+            )
+        if args.device not in DEVICES:
+            parser.error(
+                _("invalid device {device!r} (from $CVNOTES_DEVICE): use one of {choices}").format(
+                    device=args.device, choices=", ".join(DEVICES)
                 )
             )
         if args.list:

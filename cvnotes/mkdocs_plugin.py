@@ -17,6 +17,10 @@ It does eight things.
    regenerate stale figures. Unchanged recipes are skipped in milliseconds, and
    a recipe that fails fails the build. The profile comes from the ``profile``
    option or ``$CVNOTES_PROFILE``; ``$CVNOTES_OFFLINE=1`` turns on offline mode.
+   The device comes from the ``device`` option or ``$CVNOTES_DEVICE`` (``cpu``
+   by default, or ``cuda`` or ``auto``). It is part of each figure's cache key,
+   so to reuse figures that ``cvnotes figures --device auto`` built on a GPU,
+   build the site with the same ``$CVNOTES_DEVICE``.
 
 6. **Notes for missing figures.** A figure whose asset is missing offline is
    listed under ``"missing"`` in the manifest. On every page, an image line
@@ -111,6 +115,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.utils import get_relative_url
 
 from cvnotes.cli import env_flag
+from cvnotes.figures.device import DEFAULT_DEVICE, DEVICE_ENV, DEVICES
 from cvnotes.figures.registry import PROFILES
 
 __all__ = [
@@ -163,6 +168,8 @@ class CvnotesPluginConfig(Config):
     figures_dir = config_options.Type(str, default="figures")
     # Unset means: read $CVNOTES_PROFILE (default quick) and $CVNOTES_OFFLINE at build time.
     profile = config_options.Optional(config_options.Choice(PROFILES))
+    # Unset means: read $CVNOTES_DEVICE (default cpu) at build time.
+    device = config_options.Optional(config_options.Choice(DEVICES))
     offline = config_options.Optional(config_options.Type(bool))
     build_figures = config_options.Type(bool, default=True)
     # Unset means: read $CVNOTES_FAIL_ON_MISSING at build time.
@@ -344,12 +351,17 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
             )
 
     def _build_figures(self, out_dir: Path) -> None:
-        from cvnotes.figures import FigureBuildError, build_figures
+        from cvnotes.figures import DeviceError, FigureBuildError, build_figures
 
         profile = self.config.profile or os.environ.get("CVNOTES_PROFILE", "quick")
         if profile not in PROFILES:
             raise PluginError(
                 f"cvnotes: invalid profile {profile!r} from $CVNOTES_PROFILE: use one of {', '.join(PROFILES)}"
+            )
+        device = self.config.device or os.environ.get(DEVICE_ENV, DEFAULT_DEVICE)
+        if device not in DEVICES:
+            raise PluginError(
+                f"cvnotes: invalid device {device!r} from ${DEVICE_ENV}: use one of {', '.join(DEVICES)}"
             )
         offline = self.config.offline if self.config.offline is not None else env_flag("CVNOTES_OFFLINE")
         fail_on_missing = self.config.fail_on_missing
@@ -357,8 +369,14 @@ class CvnotesPlugin(BasePlugin[CvnotesPluginConfig]):
             fail_on_missing = env_flag("CVNOTES_FAIL_ON_MISSING")
         try:
             results = build_figures(
-                out_dir=out_dir, profile=profile, offline=offline, fail_on_missing=fail_on_missing
+                out_dir=out_dir,
+                profile=profile,
+                offline=offline,
+                fail_on_missing=fail_on_missing,
+                device=device,
             )
+        except DeviceError as exc:
+            raise PluginError(f"cvnotes: {exc}") from exc
         except FigureBuildError as exc:
             raise PluginError(f"cvnotes: {exc}") from exc
         built = [result.name for result in results if result.status == "built"]

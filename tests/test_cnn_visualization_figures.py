@@ -7,6 +7,8 @@ real preprocessing of the torchvision weights (which needs no download).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torchvision
@@ -16,6 +18,7 @@ from cvnotes import models
 from cvnotes.assets import AssetMissingError
 from cvnotes.figures import RecipeContext, build_figures, get_recipe, run_recipe
 from cvnotes.figures.build import missing_figures
+from cvnotes.figures.cnn_visualization import load_subject
 from cvnotes.figures.style import LANGUAGES, figure_style
 
 RECIPES = ["cnn-first-layer-filters", "cnn-occlusion", "cnn-grad-cam"]
@@ -105,6 +108,16 @@ def test_full_profile_path_with_random_resnet(name, monkeypatch):
         assert output.metrics["baseline_model_space"] == pytest.approx(
             [(0.5 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (0.5 - 0.406) / 0.225], abs=1e-4
         )
+
+
+def test_load_subject_moves_model_and_image_to_device(monkeypatch):
+    # Tensors on the "meta" device have shapes but no data, so the move is checked without a GPU.
+    monkeypatch.setattr(models, "pretrained_resnet", random_resnet)
+    context = dataclasses.replace(full_context("cnn-grad-cam"), device="meta")
+    subject = load_subject(context)
+    assert {parameter.device.type for parameter in subject.model.parameters()} == {"meta"}
+    assert subject.inputs.device.type == "meta"
+    assert subject.picture.shape == (224, 224, 3), "the picture for display stays a NumPy array"
 
 
 def test_full_profile_offline_without_weights_raises(tmp_path, monkeypatch):

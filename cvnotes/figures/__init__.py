@@ -12,6 +12,7 @@ from cvnotes.figures.build import (
     read_manifest,
     run_recipe,
 )
+from cvnotes.figures.device import DEFAULT_DEVICE, DEVICES, DeviceError, resolve_device
 from cvnotes.figures.registry import (
     PROFILES,
     Recipe,
@@ -24,7 +25,10 @@ from cvnotes.figures.registry import (
 )
 
 __all__ = [
+    "DEFAULT_DEVICE",
+    "DEVICES",
     "PROFILES",
+    "DeviceError",
     "FigureBuildError",
     "Recipe",
     "RecipeContext",
@@ -38,5 +42,6 @@ __all__ = [
     "read_manifest",
     "recipe",
     "registered_recipes",
+    "resolve_device",
     "run_recipe",
 ]

@@ -13,10 +13,13 @@ command line passes one to print the line in the user's language. The MkDocs plu
 With ``fail_on_missing=True`` (``cvnotes figures --fail-on-missing``) missing
 figures fail the build instead, which is what the GPU job wants.
 
+Recipes run on the device that ``device`` names (see
+[`cvnotes.figures.device`][cvnotes.figures.device]); the default is the CPU.
+
 A recipe reruns only when its cache key changes. The key hashes the source of
 the recipe's module and of the modules it declares, the figure style, the
-contents of its input files, its parameters, the profile and the versions of
-the libraries that draw it. All of a
+contents of its input files, its parameters, the profile, the device and the
+versions of the libraries that draw it. All of a
 recipe's files are rendered in memory first and then moved into place with
 ``os.replace``, so a recipe that fails, or a build that is interrupted, never
 leaves a half-written figure behind.
@@ -46,6 +49,7 @@ import torch
 from cvnotes import assets as assets_module
 from cvnotes._files import write_atomically
 from cvnotes.figures import style
+from cvnotes.figures.device import DEFAULT_DEVICE, resolve_device
 from cvnotes.figures.registry import (
     PROFILES,
     Recipe,
@@ -67,8 +71,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# NOTE: every recipe so far runs on the CPU; a GPU profile would choose the device here.
-DEVICE = "cpu"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 FIGURE_FORMAT = "png"
@@ -189,14 +191,14 @@ def _input_digests(recipe: Recipe) -> dict[str, str]:
     return digests
 
 
-def _cache_key(recipe: Recipe, profile: str, input_digests: dict[str, str]) -> str:
+def _cache_key(recipe: Recipe, profile: str, device: str, input_digests: dict[str, str]) -> str:
     hasher = hashlib.sha256()
     modules = [inspect.getmodule(recipe.function), style, *recipe.code]
     for module in modules:
         hasher.update(inspect.getsource(module).encode())
     hasher.update(json.dumps(input_digests, sort_keys=True).encode())
     hasher.update(json.dumps(dict(recipe.params), sort_keys=True, default=str).encode())
-    hasher.update(f"profile={profile};seed={recipe.seed}".encode())
+    hasher.update(f"profile={profile};device={device};seed={recipe.seed}".encode())
     hasher.update(json.dumps(_library_versions(), sort_keys=True).encode())
     return hasher.hexdigest()
 
@@ -245,7 +247,7 @@ def _no_missing_glyphs(recipe_name: str) -> Iterator[None]:
 
 
 def run_recipe(
-    name: str, *, profile: str = "quick", offline: bool = False, device: str = DEVICE
+    name: str, *, profile: str = "quick", offline: bool = False, device: str = DEFAULT_DEVICE
 ) -> RecipeOutput:
     """Run one recipe in memory, with its seed and the figure style, and return its output.
 
@@ -253,12 +255,24 @@ def run_recipe(
     show a figure inline. Figures are ``matplotlib.figure.Figure`` objects that
     are not attached to pyplot, so nothing needs closing.
 
+    Args:
+        name: Recipe name.
+        profile: ``"quick"`` or ``"full"``.
+        offline: Forbid network access to recipes that would fetch assets.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``; the recipe gets the resolved name.
+
+    Raises:
+        UnknownRecipeError: If no recipe has that name.
+        DeviceError: If the device is unknown, or is ``"cuda"`` without a CUDA GPU.
+        FigureBuildError: If the recipe draws missing glyphs or leaves out a language.
+
     Examples:
         >>> output = run_recipe("focal-loss-easy-negatives")
         >>> round(output.metrics["ce_easy_share"], 3)
         0.893
     """
     recipe = get_recipe(name)
+    device = resolve_device(device)
     context = RecipeContext(
         profile=profile, offline=offline, seed=recipe.seed, params=recipe.params, device=device
     )
@@ -271,9 +285,11 @@ def run_recipe(
     return output
 
 
-def _render(recipe: Recipe, profile: str, offline: bool) -> tuple[dict[str, bytes], dict[str, Any]]:
+def _render(
+    recipe: Recipe, profile: str, offline: bool, device: str
+) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Run the recipe and return the PNG bytes per language and its metrics."""
-    output = run_recipe(recipe.name, profile=profile, offline=offline, device=DEVICE)
+    output = run_recipe(recipe.name, profile=profile, offline=offline, device=device)
     with _no_missing_glyphs(recipe.name):
         rendered = {language: output.png(language) for language in style.LANGUAGES}
     return rendered, output.metrics
@@ -295,6 +311,7 @@ def build_figures(
     progress: Callable[[list[Recipe]], Iterable[Recipe]] | None = None,
     fail_on_missing: bool = False,
     on_missing: Callable[[str, assets_module.AssetMissingError], None] | None = None,
+    device: str = DEFAULT_DEVICE,
 ) -> list[RecipeResult]:
     """Build the selected recipes (all by default) into ``out_dir``.
 
@@ -312,6 +329,9 @@ def build_figures(
             figure is skipped because its asset is missing. Without it the builder logs an
             English warning; with it the caller reports the skip (the command line prints
             it in the user's language) and nothing is logged.
+        device: ``"cpu"`` (the default), ``"cuda"``, or ``"auto"`` for ``"cuda"`` when
+            PyTorch finds a CUDA GPU. The resolved name is part of each cache key, so a
+            figure built on another device is rebuilt.
 
     Returns:
         One [`RecipeResult`][cvnotes.figures.build.RecipeResult] per selected recipe, in order.
@@ -319,12 +339,15 @@ def build_figures(
     Raises:
         UnknownRecipeError: If a name is not registered (before anything runs).
         ValueError: If ``profile`` is unknown.
+        DeviceError: If ``device`` is unknown, or is ``"cuda"`` without a CUDA GPU
+            (before anything runs).
         FigureBuildError: If one or more recipes fail, or, with ``fail_on_missing``,
             if an asset is missing. The others are still built and recorded; the
             failed ones keep their previous files.
     """
     if profile not in PROFILES:
         raise ValueError(f"invalid profile {profile!r}: use one of {', '.join(PROFILES)}")
+    device = resolve_device(device)
     recipes = _select(names)
     out_dir = Path(out_dir)
     manifest = read_manifest(out_dir)
@@ -339,7 +362,7 @@ def build_figures(
             log.error("recipe %s failed: %s", recipe.name, exc)
             failures[recipe.name] = exc
             continue
-        key = _cache_key(recipe, profile, input_digests)
+        key = _cache_key(recipe, profile, device, input_digests)
         outputs = {language: figure_path(out_dir, recipe.name, language) for language in style.LANGUAGES}
         entry = manifest["recipes"].get(recipe.name)
         if (
@@ -353,7 +376,7 @@ def build_figures(
 
         start = time.perf_counter()
         try:
-            rendered, metrics = _render(recipe, profile, offline)
+            rendered, metrics = _render(recipe, profile, offline, device)
         except assets_module.AssetMissingError as exc:
             if on_missing is None:
                 log.warning("figure %s skipped: %s", recipe.name, exc)
@@ -391,7 +414,7 @@ def build_figures(
             "profile": profile,
             "offline": offline,
             "seed": recipe.seed,
-            "device": DEVICE,
+            "device": device,
             "versions": _library_versions(),
             "wall_time_s": round(wall_time, 3),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -157,7 +157,8 @@ def load_subject(context: RecipeContext) -> VisualizationSubject:
         subject = _full_subject(params, context.offline)
     else:
         subject = _quick_subject(params)
-    # NOTE: the builder runs every recipe on the CPU so far; the tests never run another device.
+    # The quick classifier is trained on the CPU (its cached weights do not depend on the
+    # device) and moved afterwards. NOTE: the tests run only the CPU path.
     subject.model.to(context.device)
     subject.inputs = subject.inputs.to(context.device)
     return subject

@@ -60,7 +60,17 @@ class UnknownRecipeError(KeyError):
 
 @dataclass(frozen=True)
 class RecipeContext:
-    """Settings of the build that a recipe runs in."""
+    """Settings of the build that a recipe runs in.
+
+    Attributes:
+        profile: ``"quick"`` or ``"full"``.
+        offline: Whether the recipe must not use the network.
+        seed: The recipe's seed, already applied to torch, numpy and random.
+        params: The recipe's registered parameters.
+        device: ``"cpu"`` or ``"cuda"``, already resolved from ``"auto"``. A recipe
+            that runs a model moves it there; one that is CPU-only by design may
+            ignore it (the module docstring of ``cvnotes.figures.device`` lists which).
+    """
 
     profile: Profile
     offline: bool
