@@ -22,7 +22,7 @@ minutes; the GPU job runs it on ``context.device``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -79,7 +79,8 @@ class ClipStudy:
         dataset: The test split; items are ``(PIL image, label)``.
         classifiers: Per variant (``"single"``, ``"ensemble"``, ``"renamed"``,
             ``"open_set"``), the classifier that produced its evaluation.
-        evaluations: Per variant, the probabilities of all test images.
+        evaluations: Per variant, the probabilities of all test images, with
+            CIFAR-100's class names (the "renamed" variant's prompts use other words).
         features: Unit-length image embeddings ``(N, D)``.
         labels: Labels ``(N,)``.
         sea_index: Index of the sea image that the figures explain.
@@ -164,6 +165,8 @@ def load_study(context: RecipeContext) -> ClipStudy:
         variant: clip.evaluate_features(classifier, features, labels)
         for variant, classifier in classifiers.items()
     }
+    # The reworded prompts still stand for CIFAR-100's classes, so metrics use the original names.
+    evaluations["renamed"] = replace(evaluations["renamed"], class_names=single.class_names)
     sea_index, selection = _choose_sea_image(evaluations["single"])
     study = ClipStudy(dataset, classifiers, evaluations, features, labels, sea_index, selection)
     _STUDIES[key] = study
@@ -481,7 +484,7 @@ def clip_sea_apple_mitigations(context: RecipeContext) -> RecipeOutput:
             rows = _top5_bars(
                 axes[column],
                 evaluation.probabilities[index],
-                evaluation.class_names,
+                study.classifiers[variant].class_names,
                 true_class,
                 title,
                 text["probability"] + "\n" + summary,
@@ -495,7 +498,7 @@ def clip_sea_apple_mitigations(context: RecipeContext) -> RecipeOutput:
 
 _GROUP_TEXT = {
     "ko": {
-        "title": "CLIP {model} zero-shot: scene class와 object class의 class별 정확도 (CIFAR-100 test, class당 100장)",
+        "title": "CLIP {model} zero-shot: scene class와 object class의 class별 정확도 (CIFAR-100 test, class당 {per_class}장)",
         "scene": "scene (large natural outdoor scenes)",
         "object": "object (과일/채소, 식품 용기, 가전, 가구)",
         "accuracy": "top-1 정확도",
@@ -507,7 +510,7 @@ _GROUP_TEXT = {
         "object_mean": "object",
     },
     "en": {
-        "title": "CLIP {model} zero-shot: per-class accuracy of scene and object classes (CIFAR-100 test, 100 per class)",
+        "title": "CLIP {model} zero-shot: per-class accuracy of scene and object classes (CIFAR-100 test, {per_class} per class)",
         "scene": "scenes (large natural outdoor scenes)",
         "object": "objects (fruit/vegetables, containers, devices, furniture)",
         "accuracy": "top-1 accuracy",
@@ -557,13 +560,14 @@ def clip_scene_vs_object(context: RecipeContext) -> RecipeOutput:
 
     names = scene + objects
     positions = np.arange(len(names))
+    per_class = int(torch.bincount(study.labels).max())
     colors = {"single": "#9ecae1", "ensemble": "#3182bd"}
     figures: dict[str, Figure] = {}
     for language in LANGUAGES:
         text = _GROUP_TEXT[language]
         figure = Figure(figsize=(14.0, 5.0), layout="constrained")
         axes, summary = figure.subplots(1, 2, width_ratios=[4, 1])
-        figure.suptitle(text["title"].format(model=_model_label()))
+        figure.suptitle(text["title"].format(model=_model_label(), per_class=per_class))
         for offset, variant in ((-0.2, "single"), (0.2, "ensemble")):
             values = [accuracy[variant][name] for name in names]
             axes.bar(positions + offset, values, width=0.4, color=colors[variant], label=text[variant])
@@ -678,7 +682,7 @@ _MATRIX_TEXT = {
         "title": 'image x prompt cosine similarity (CLIP {model}, prompt = "a photo of a {{class}}")',
         "images": "CIFAR-100 test 이미지 (class마다 첫 장, 마지막 행 = 위의 sea 이미지)",
         "prompts": "prompt의 class (마지막 열 = CIFAR-100에 없는 sunset)",
-        "sea": "sea #{index} (apple 예)",
+        "sea": "sea #{index} (apple 사례)",
     },
     "en": {
         "title": 'Image x prompt cosine similarity (CLIP {model}, prompt = "a photo of a {{class}}")',
@@ -742,15 +746,10 @@ def clip_similarity_matrix(context: RecipeContext) -> RecipeOutput:
         shown = axes.imshow(similarity.numpy(), cmap="viridis", aspect="auto")
         for row in range(similarity.shape[0]):
             for column in range(similarity.shape[1]):
-                axes.text(
-                    column,
-                    row,
-                    f"{similarity[row, column]:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white",
-                )
+                value = float(similarity[row, column])
+                # Dark text on the bright (high) cells of viridis, light text on the dark ones.
+                color = "black" if value > float(similarity.mean()) else "white"
+                axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
         row_labels = [*classes, text["sea"].format(index=study.sea_index)]
         axes.set_yticks(range(len(rows)), row_labels, fontsize=8)
         axes.set_xticks(range(len(prompt_classes)), prompt_classes, rotation=45, ha="right", fontsize=8)
