@@ -154,6 +154,7 @@ def load_study(context: RecipeContext) -> ClipStudy:
     single = ZeroShotClassifier.build(
         loaded.model, loaded.preprocess, loaded.tokenizer, names, [clip.NOTES_TEMPLATE], device=context.device
     )
+    # NOTE: the embeddings live in memory only, so a new build process embeds the 10,000 images again.
     features, labels = clip.encode_dataset(single, dataset, batch_size=params["batch_size"])
     classifiers = {
         "single": single,
