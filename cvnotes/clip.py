@@ -158,6 +158,7 @@ def class_text_embeddings(
     templates: Sequence[str] = (NOTES_TEMPLATE,),
     *,
     device: str | torch.device = "cpu",
+    batch_size: int = 256,
 ) -> Tensor:
     """Embed every (class, template) prompt with the text encoder, unnormalised.
 
@@ -169,13 +170,17 @@ def class_text_embeddings(
         class_names: ``C`` class names.
         templates: ``T`` templates, each with one ``{}``.
         device: Device the model is on.
+        batch_size: Prompts per forward pass of the text encoder.
 
     Returns:
         Raw text embeddings of shape ``(C, T, D)``, float32 on the CPU.
 
     Raises:
-        ValueError: If there are no classes, or a template lacks its ``{}``.
+        ValueError: If there are no classes, a template lacks its ``{}``, or
+            ``batch_size`` is below 1.
     """
+    if batch_size < 1:
+        raise ValueError(f"invalid batch_size={batch_size}: it must be at least 1")
     templates = _check_templates(templates)
     names = [clean_class_name(name) for name in class_names]
     if not names:
@@ -183,9 +188,12 @@ def class_text_embeddings(
     model.eval()
 
     prompts = [template.format(name) for name in names for template in templates]
-    tokens = tokenizer(prompts).to(device)
-    embeddings = model.encode_text(tokens).float().cpu()
-    return embeddings.reshape(len(names), len(templates), -1)
+    # 100 classes x 18 templates in one pass would hold 1,800 sequences of activations at once.
+    chunks = []
+    for start in range(0, len(prompts), batch_size):
+        tokens = tokenizer(prompts[start : start + batch_size]).to(device)
+        chunks.append(model.encode_text(tokens).float().cpu())
+    return torch.cat(chunks).reshape(len(names), len(templates), -1)
 
 
 def ensemble_text_embeddings(embeddings: Tensor) -> Tensor:

@@ -147,6 +147,15 @@ def test_ensemble_ignores_template_order(tiny):
     torch.testing.assert_close(forward.norm(dim=-1), torch.ones(3))
 
 
+def test_text_batches_do_not_change_embeddings(tiny):
+    names = ["apple", "sea", "cloud"]
+    templates = clip.CIFAR100_TEMPLATES[:4]
+    whole = clip.class_text_embeddings(tiny.model, tiny.tokenizer, names, templates)
+    chunked = clip.class_text_embeddings(tiny.model, tiny.tokenizer, names, templates, batch_size=5)
+    assert whole.shape == (3, 4, 16)
+    torch.testing.assert_close(whole, chunked, atol=1e-5, rtol=1e-5)
+
+
 def test_single_template_weights_match_encode_text(tiny):
     classifier = build(tiny, ["sweet_pepper", "sea"])
     with torch.no_grad():
