@@ -233,8 +233,8 @@ _NORM_TEXT = {
         "matrix": "batch의 확률 (N={n} image x C={c} class, 행마다 softmax)",
         "image_axis": "image (행)",
         "class_axis": "class (열)",
-        "right": "o  topk(dim=-1): image마다 top-2 (맞음)",
-        "wrong": "x  topk(dim=0): class마다 top-2 image (다른 질문)",
+        "right": "초록 상자 = topk(dim=-1): image마다 top-2 (맞음)",
+        "wrong": "빨간 x = topk(dim=0): class마다 top-2 image (다른 질문)",
     },
     "en": {
         "title": "The two bugs of the notes' code, reproduced with hand-built numbers: no L2 norm, top-k axis",
@@ -246,8 +246,8 @@ _NORM_TEXT = {
         "matrix": "batch probabilities (N={n} images x C={c} classes, softmax per row)",
         "image_axis": "image (row)",
         "class_axis": "class (column)",
-        "right": "o  topk(dim=-1): top-2 per image (correct)",
-        "wrong": "x  topk(dim=0): top-2 images per class (another question)",
+        "right": "green box = topk(dim=-1): top-2 per image (correct)",
+        "wrong": "red x = topk(dim=0): top-2 images per class (another question)",
     },
 }
 
@@ -304,7 +304,8 @@ def clip_normalization_topk(context: RecipeContext) -> RecipeOutput:
             "", xy=_TOY_IMAGE, xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "#de2d26"}
         )
         vectors.text(_TOY_IMAGE[0] + 0.05, _TOY_IMAGE[1] - 0.15, text["image"], fontsize=9, color="#de2d26")
-        vectors.set(xlim=(-0.2, 1.8), ylim=(-0.3, 3.0), title=text["vectors"])
+        vectors.set(xlim=(-0.2, 1.8), ylim=(-0.3, 3.2))
+        vectors.set_title(text["vectors"], fontsize=9)
         vectors.set_aspect("equal")
 
         for column, (scores, label) in enumerate(((dot, "dot"), (cosine, "cosine")), start=1):
@@ -322,9 +323,10 @@ def clip_normalization_topk(context: RecipeContext) -> RecipeOutput:
         matrix.imshow(probabilities.numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for row in range(probabilities.shape[0]):
             for column in range(probabilities.shape[1]):
-                matrix.text(
-                    column, row, f"{probabilities[row, column]:.2f}", ha="center", va="center", fontsize=8
-                )
+                value = float(probabilities[row, column])
+                # Light text on the dark (high) cells of the Blues colour map.
+                color = "white" if value > 0.6 else "black"
+                matrix.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8, color=color)
         for row, columns in enumerate(right.tolist()):
             for column in columns:
                 matrix.add_patch(
