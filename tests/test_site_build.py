@@ -185,7 +185,7 @@ def test_new_api_references_rendered(built, language, module, members):
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
-def test_full_profile_figures_show_notes_in_quick_build(built, language):
+def test_clip_figures_noted_in_quick_build(built, language):
     manifest = json.loads((built["docs"] / "figures" / "manifest.json").read_text(encoding="utf-8"))
     for page, names in FULL_PROFILE_FIGURES.items():
         html = page_html(built["site"], language, page)
