@@ -544,18 +544,79 @@ def _cifar100_asset() -> Asset:
     )
 
 
-def clip_cached_file(root: Path) -> Path | None:
-    """Return the cached ViT-B-32 "openai" weight file, or None; never touches the network."""
+def clip_weight_candidates(model_name: str = "ViT-B-32", pretrained: str = "openai") -> list[tuple[str, str]]:
+    """Return the Hugging Face (repository, file) pairs that open_clip 3.3 downloads for a model and tag.
+
+    open_clip writes ``hf_hub`` as ``"org/repo/"`` (default file name) or ``"org/repo/file"``
+    and prefers a safetensors file of the same stem when the repository has one, so
+    both names are returned, safetensors first.
+
+    Args:
+        model_name: open_clip model name, e.g. ``"ViT-B-32"``.
+        pretrained: open_clip pretrained tag, e.g. ``"openai"``.
+
+    Returns:
+        The candidate pairs; empty when the tag has no Hugging Face source (a URL only).
+
+    Raises:
+        ValueError: If open_clip knows no such model and tag; the message says how to list them.
+    """
+    if (model_name, pretrained) == ("ViT-B-32", "openai"):
+        # The declared asset; known without importing open_clip, so is_cached works without it.
+        return [(CLIP_HF_REPO, file_name) for file_name in CLIP_HF_FILES]
+    from open_clip.pretrained import get_pretrained_cfg
+
+    config = get_pretrained_cfg(model_name, pretrained)
+    if not config:
+        raise ValueError(
+            f"invalid open_clip model {model_name!r} with pretrained tag {pretrained!r}: "
+            "list the valid pairs with `python -c 'import open_clip; print(open_clip.list_pretrained())'`"
+        )
+    hub = config.get("hf_hub", "")
+    if not hub:
+        return []
+    repository, file_name = hub.rstrip("/"), CLIP_HF_FILES[1]
+    if not hub.endswith("/"):
+        repository, file_name = hub.rsplit("/", 1)
+    safe_name = (
+        CLIP_HF_FILES[0] if file_name == CLIP_HF_FILES[1] else file_name.rsplit(".", 1)[0] + ".safetensors"
+    )
+    return [(repository, safe_name), (repository, file_name)]
+
+
+def clip_cached_file(root: Path, model_name: str = "ViT-B-32", pretrained: str = "openai") -> Path | None:
+    """Return the cached open_clip weight file of a model and tag, or None; never touches the network.
+
+    Args:
+        root: Cache directory; open_clip's files are under ``<root>/open_clip``.
+        model_name: open_clip model name; ViT-B-32 by default.
+        pretrained: open_clip pretrained tag; ``"openai"`` by default.
+
+    Raises:
+        ValueError: If open_clip knows no such model and tag.
+    """
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         # huggingface_hub comes with open_clip (the "clip" extra); without it nothing can be cached.
         return None
 
-    for file_name in CLIP_HF_FILES:
-        found = try_to_load_from_cache(CLIP_HF_REPO, file_name, cache_dir=str(open_clip_dir(root)))
+    for repository, file_name in clip_weight_candidates(model_name, pretrained):
+        found = try_to_load_from_cache(repository, file_name, cache_dir=str(open_clip_dir(root)))
         if isinstance(found, str):
             return Path(found)
+
+    if (model_name, pretrained) == ("ViT-B-32", "openai"):
+        return None
+    # Tags without a Hugging Face source are downloaded by URL into the cache directory itself.
+    from open_clip.pretrained import get_pretrained_cfg
+
+    config = get_pretrained_cfg(model_name, pretrained)
+    url = config.get("url", "")
+    if url and not config.get("hf_hub"):
+        path = open_clip_dir(root) / url.rsplit("/", 1)[-1]
+        if path.is_file():
+            return path
     return None
 
 

@@ -275,8 +275,37 @@ MISSING_FIGURE_NOTE = {
 }
 
 
+# Texts of the note for a figure that a quick build skipped because only the full profile makes it.
+FULL_PROFILE_FIGURE_NOTE = {
+    "ko": (
+        "그림을 만들지 못했습니다: {name}",
+        "이 그림은 full profile에서만 만들어지며, 자산 {assets}이(가) 필요합니다. 인터넷에 연결된 상태에서 "
+        "`{command}`를 실행한 다음 `CVNOTES_PROFILE=full mkdocs build`로 사이트를 빌드하세요.",
+    ),
+    "en": (
+        "Figure not built: {name}",
+        "This figure is built in the full profile only, from the asset {assets}. Run `{command}` with network "
+        "access, then build the site with `CVNOTES_PROFILE=full mkdocs build`.",
+    ),
+}
+
+
+def _needs_full_profile(entry: dict) -> bool:
+    """Return True when a quick build skipped the figure because all its assets belong to the full profile."""
+    from cvnotes.assets import ASSETS
+
+    names = entry.get("assets", [])
+    if entry.get("profile") != "quick" or not names:
+        return False
+    return all(name in ASSETS and ASSETS[name].profile == "full" for name in names)
+
+
 def missing_figure_note(name: str, entry: dict, language: str, indent: str = "") -> str:
     """Return a Material warning admonition to show in place of the missing figure ``name``.
+
+    A figure that a quick build skipped because its assets belong to the full
+    profile gets a note that also names the full-profile build command, because
+    fetching the assets alone does not make a quick build draw it.
 
     Args:
         name: Recipe name of the figure.
@@ -284,7 +313,8 @@ def missing_figure_note(name: str, entry: dict, language: str, indent: str = "")
         language: Page language; languages other than ``"ko"`` get the English text.
         indent: Indentation of the image line, so a note inside a list stays inside it.
     """
-    title, body = MISSING_FIGURE_NOTE.get(language, MISSING_FIGURE_NOTE["en"])
+    notes = FULL_PROFILE_FIGURE_NOTE if _needs_full_profile(entry) else MISSING_FIGURE_NOTE
+    title, body = notes.get(language, notes["en"])
     assets = ", ".join(f"`{asset}`" for asset in entry.get("assets", []))
     command = entry.get("command", "cvnotes fetch")
     return (

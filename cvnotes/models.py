@@ -12,9 +12,10 @@ ImageNet-pretrained ResNet (He, Zhang, Ren and Sun, "Deep Residual Learning
 for Image Recognition", CVPR 2016) through torchvision's weights API, with the
 weights file in the cache directory.
 
-[`pretrained_clip`][cvnotes.models.pretrained_clip] loads OpenAI's CLIP
-ViT-B/32 (Radford et al., "Learning Transferable Visual Models From Natural
-Language Supervision", ICML 2021) through open_clip.
+[`pretrained_clip`][cvnotes.models.pretrained_clip] loads a pretrained CLIP
+through open_clip: OpenAI's ViT-B/32 (Radford et al., "Learning Transferable
+Visual Models From Natural Language Supervision", ICML 2021) by default, or any
+model and tag that open_clip lists.
 
 Weights are always read with ``torch.load(..., weights_only=True)`` or, for
 open_clip, its own loader with ``weights_only=True`` (safetensors files need no
@@ -48,6 +49,7 @@ __all__ = [
     "QuickTrainingConfig",
     "SmallCNN",
     "TrainedClassifier",
+    "clip_asset_name",
     "pretrained_clip",
     "pretrained_resnet",
     "quick_classifier",
@@ -517,57 +519,121 @@ def _load_cached(path: Path, config: QuickTrainingConfig, digest: str) -> Traine
 
 @dataclass
 class PretrainedClip:
-    """OpenAI's CLIP ViT-B/32 loaded through open_clip.
+    """A pretrained CLIP model loaded through open_clip.
 
     Attributes:
-        model: The CLIP model, in eval mode, on the CPU.
-        preprocess: open_clip's evaluation transform: a PIL image to a ``(3, 224, 224)`` tensor.
+        model: The CLIP model, in eval mode, on the CPU, in float32.
+        preprocess: open_clip's evaluation transform for the model and tag: a PIL
+            image to a ``(3, H, W)`` tensor (``(3, 224, 224)`` for ViT-B-32).
         tokenizer: open_clip's tokenizer: a list of strings to a ``(N, 77)`` token tensor.
+        model_name: open_clip model name, e.g. ``"ViT-B-32"``.
+        pretrained: open_clip pretrained tag, e.g. ``"openai"``.
     """
 
     model: nn.Module
     preprocess: Any
     tokenizer: Any
+    model_name: str = "ViT-B-32"
+    pretrained: str = "openai"
 
 
-def pretrained_clip(*, offline: bool, cache: Path | None = None) -> PretrainedClip:
-    """Return CLIP ViT-B/32 with OpenAI's weights, through open_clip.
+def clip_asset_name(model_name: str, pretrained: str) -> str | None:
+    """Return the declared asset of an open_clip model and tag, or None if it has none.
+
+    Only ViT-B-32 with OpenAI's weights is declared (``clip-vit-b-32-openai``), so
+    ``cvnotes fetch`` can fetch only that pair.
+    """
+    return CLIP_ASSET if (model_name, pretrained) == ("ViT-B-32", "openai") else None
+
+
+def _missing_clip_error(model_name: str, pretrained: str, root: Path) -> assets.AssetMissingError:
+    asset_name = clip_asset_name(model_name, pretrained)
+    if asset_name is not None:
+        return assets.AssetMissingError(asset_name, cache=root)
+    # A pair without a declared asset is fetched by calling this loader once with the network.
+    command = (
+        'python -c "from cvnotes.models import pretrained_clip; '
+        f"pretrained_clip(offline=False, model_name='{model_name}', pretrained='{pretrained}')\""
+    )
+    return assets.AssetMissingError(f"open_clip {model_name} {pretrained}", command, cache=root)
+
+
+def pretrained_clip(
+    *, offline: bool, cache: Path | None = None, model_name: str = "ViT-B-32", pretrained: str = "openai"
+) -> PretrainedClip:
+    """Return a pretrained CLIP model through open_clip; ViT-B/32 with OpenAI's weights by default.
 
     open_clip takes the weights from the Hugging Face hub into
     ``<cache>/open_clip``. Offline, the cached file is found without the network
-    and handed to open_clip as a path; OpenAI's model uses QuickGELU, which
-    open_clip turns on by itself only when it resolves ``pretrained="openai"``, so
-    the path form sets it explicitly.
+    (``huggingface_hub.try_to_load_from_cache``) and handed to open_clip as a
+    path. open_clip applies a tag's settings (QuickGELU, the image mean and
+    standard deviation, the interpolation and resize mode) only when it resolves
+    the tag itself, so the path form passes them explicitly from open_clip's own
+    pretrained config. The preprocess is therefore the evaluation transform that
+    open_clip returns for that tag.
 
     Args:
         offline: Never touch the network; missing weights raise instead.
         cache: Cache directory; ``cvnotes.assets.cache_dir()`` by default.
+        model_name: open_clip model name (``open_clip.list_models()``).
+        pretrained: open_clip pretrained tag for that model (``open_clip.list_pretrained()``).
 
     Returns:
-        A [`PretrainedClip`][cvnotes.models.PretrainedClip].
+        A [`PretrainedClip`][cvnotes.models.PretrainedClip] in eval mode, float32, on the CPU.
 
     Raises:
-        AssetMissingError: If ``offline`` is set and the weights are not cached.
+        AssetMissingError: If ``offline`` is set and the weights are not cached. For
+            ViT-B-32 with ``"openai"`` the message names ``cvnotes fetch clip-vit-b-32-openai``;
+            for other pairs it names a Python command that fetches them.
+        ValueError: If open_clip knows no such model and tag.
         ImportError: If open_clip is not installed (``pip install open-clip-torch``).
+
+    Example:
+        >>> clip = pretrained_clip(offline=True)  # doctest: +SKIP
+        >>> clip.preprocess(image).shape  # doctest: +SKIP
+        torch.Size([3, 224, 224])
     """
     import open_clip
+    from open_clip.pretrained import download_pretrained, get_pretrained_cfg
 
+    tag_config = get_pretrained_cfg(model_name, pretrained)
+    if not tag_config:
+        raise ValueError(
+            f"invalid open_clip model {model_name!r} with pretrained tag {pretrained!r}: "
+            "list the valid pairs with `python -c 'import open_clip; print(open_clip.list_pretrained())'`"
+        )
     root = cache if cache is not None else assets.cache_dir()
-    weights_file = assets.clip_cached_file(root)
+    weights_file = assets.clip_cached_file(root, model_name, pretrained)
     if weights_file is None:
         if offline:
-            raise assets.AssetMissingError(CLIP_ASSET, cache=root)
-        download = assets.get_asset(CLIP_ASSET).download
-        assert download is not None
-        download(root)
-        weights_file = assets.clip_cached_file(root)
+            raise _missing_clip_error(model_name, pretrained, root)
+        asset_name = clip_asset_name(model_name, pretrained)
+        if asset_name is not None:
+            download = assets.get_asset(asset_name).download
+            assert download is not None
+            download(root)
+        else:
+            download_pretrained(tag_config, cache_dir=str(assets.open_clip_dir(root)))
+        weights_file = assets.clip_cached_file(root, model_name, pretrained)
         if weights_file is None:
             raise RuntimeError(
-                f"open_clip reported no error, but no CLIP weights are in {root}; run `cvnotes fetch {CLIP_ASSET}`"
+                f"open_clip reported no error, but no weights of {model_name} {pretrained} are in {root}; "
+                f"fetch them again with `{_missing_clip_error(model_name, pretrained, root).command}`"
             )
 
     model, _, preprocess = open_clip.create_model_and_transforms(
-        "ViT-B-32", pretrained=str(weights_file), force_quick_gelu=True, weights_only=True
+        model_name,
+        pretrained=str(weights_file),
+        force_quick_gelu=bool(tag_config.get("quick_gelu", False)),
+        image_mean=tag_config.get("mean"),
+        image_std=tag_config.get("std"),
+        image_interpolation=tag_config.get("interpolation"),
+        image_resize_mode=tag_config.get("resize_mode"),
+        weights_only=True,
     )
     model.eval()
-    return PretrainedClip(model=model, preprocess=preprocess, tokenizer=open_clip.get_tokenizer("ViT-B-32"))
+    # NOTE: models with a Hugging Face text tower (e.g. xlm-roberta) fetch their tokenizer from the hub.
+    tokenizer = open_clip.get_tokenizer(model_name)
+    return PretrainedClip(
+        model=model, preprocess=preprocess, tokenizer=tokenizer, model_name=model_name, pretrained=pretrained
+    )

@@ -459,6 +459,30 @@ def test_note_replaces_image_with_attributes_in_english():
     assert "        The asset `resnet50-imagenet` that this figure needs" in replaced
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ko", "`CVNOTES_PROFILE=full mkdocs build`로 사이트를 빌드하세요"),
+        ("en", "then build the site with `CVNOTES_PROFILE=full mkdocs build`"),
+    ],
+)
+def test_note_for_full_profile_figure_in_quick_build(language, text):
+    entry = {
+        "assets": ["clip-vit-b-32-openai", "cifar-100"],
+        "command": "cvnotes fetch clip-vit-b-32-openai cifar-100",
+    }
+    markdown = "![sea](figures/toy-full-only.png)\n"
+    quick = replace_missing_figures(
+        markdown, {"toy-full-only": {**entry, "profile": "quick"}}, "figures", language
+    )
+    assert text in quick
+    assert "`cvnotes fetch clip-vit-b-32-openai cifar-100`" in quick
+    full = replace_missing_figures(
+        markdown, {"toy-full-only": {**entry, "profile": "full"}}, "figures", language
+    )
+    assert "CVNOTES_PROFILE=full" not in full
+
+
 def test_note_leaves_other_figures_and_inline_images():
     markdown = "![a](figures/toy-draws.png)\n\nText ![b](figures/toy-needs-weights.png) inline.\n"
     assert replace_missing_figures(markdown, MISSING, "figures", "en") == markdown

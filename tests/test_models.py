@@ -262,7 +262,7 @@ def test_pretrained_clip_loads_cached_file_by_path(tmp_path, no_network, monkeyp
     # what is checked is which file and options reach it.
     weights = tmp_path / "open_clip_model.safetensors"
     weights.write_bytes(b"placeholder")
-    monkeypatch.setattr(assets, "clip_cached_file", lambda root: weights)
+    monkeypatch.setattr(assets, "clip_cached_file", lambda root, model_name, pretrained: weights)
     calls = []
 
     def create(model_name, **options):
@@ -271,8 +271,20 @@ def test_pretrained_clip_loads_cached_file_by_path(tmp_path, no_network, monkeyp
 
     monkeypatch.setattr(open_clip, "create_model_and_transforms", create)
     clip = models.pretrained_clip(offline=True, cache=tmp_path)
+    # The path form gets the "openai" tag's own settings, which open_clip applies only to a tag.
     assert calls == [
-        ("ViT-B-32", {"pretrained": str(weights), "force_quick_gelu": True, "weights_only": True})
+        (
+            "ViT-B-32",
+            {
+                "pretrained": str(weights),
+                "force_quick_gelu": True,
+                "image_mean": (0.48145466, 0.4578275, 0.40821073),
+                "image_std": (0.26862954, 0.26130258, 0.27577711),
+                "image_interpolation": "bicubic",
+                "image_resize_mode": "shortest",
+                "weights_only": True,
+            },
+        )
     ]
     assert clip.preprocess == "preprocess"
     assert not clip.model.training

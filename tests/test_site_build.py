@@ -39,6 +39,8 @@ PAGES = [
     "reference/roi/",
     "reference/panoptic/",
     "reference/landmarks/",
+    "clip-zero-shot/",
+    "reference/clip/",
 ]
 # The figures each chapter page shows.
 PAGE_FIGURES = {
@@ -53,6 +55,17 @@ PAGE_FIGURES = {
     "segmentation/": ["roi-pool-vs-align", "rcnn-heads", "panoptic-scene", "landmark-decoding-error"],
     "multimodal/": ["contrastive-alignment", "captioning-attention", "sound-localization-maps"],
     "transformers/": ["zerocap-token-shift", "unified-tokens"],
+    "clip-zero-shot/": ["clip-normalization-topk"],
+}
+# Figures that need pretrained CLIP and CIFAR-100: the quick build shows a note in their place.
+FULL_PROFILE_FIGURES = {
+    "clip-zero-shot/": [
+        "clip-sea-apple",
+        "clip-sea-apple-mitigations",
+        "clip-scene-vs-object",
+        "clip-failures",
+        "clip-similarity-matrix",
+    ],
 }
 FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
@@ -169,6 +182,33 @@ def test_new_api_references_rendered(built, language, module, members):
     for member in members:
         assert f'id="cvnotes.{module}.{member}"' in html, f"reference/{module} lacks {member}"
     assert 'class="arithmatex"' in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_clip_figures_noted_in_quick_build(built, language):
+    manifest = json.loads((built["docs"] / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    for page, names in FULL_PROFILE_FIGURES.items():
+        html = page_html(built["site"], language, page)
+        for name in names:
+            assert manifest["missing"][name]["command"] == "cvnotes fetch clip-vit-b-32-openai cifar-100"
+            assert f"../figures/{name}.png" not in html
+            assert name in html, f"{language}/{page} has no note for {name}"
+        assert html.count("cvnotes fetch clip-vit-b-32-openai cifar-100") >= len(names)
+
+
+def test_clip_page_anchors(built):
+    for language in LANGUAGES:
+        html = page_html(built["site"], language, "clip-zero-shot/")
+        for anchor in (
+            "clip-short-answer",
+            "clip-fixed-code",
+            "fix-normalization",
+            "fix-topk",
+            "why-apple",
+            "mitigations",
+        ):
+            assert f'id="{anchor}"' in html, f"{language}/clip-zero-shot lacks #{anchor}"
+        assert 'id="cvnotes.clip.ZeroShotClassifier"' in page_html(built["site"], language, "reference/clip/")
 
 
 def test_multimodal_and_transformer_anchors(built):
