@@ -35,6 +35,9 @@ PAGES = [
     "reference/sound_localization/",
     "reference/zerocap/",
     "reference/tokens/",
+    "conditional-gan/",
+    "tutorials/conditional-gan/",
+    "reference/gan/",
     "reference/keypoints/",
     "reference/roi/",
     "reference/panoptic/",
@@ -53,6 +56,7 @@ PAGE_FIGURES = {
     "segmentation/": ["roi-pool-vs-align", "rcnn-heads", "panoptic-scene", "landmark-decoding-error"],
     "multimodal/": ["contrastive-alignment", "captioning-attention", "sound-localization-maps"],
     "transformers/": ["zerocap-token-shift", "unified-tokens"],
+    "conditional-gan/": ["cgan-samples", "cgan-quality", "cgan-losses", "cgan-epochs"],
 }
 FIGURES = [name for names in PAGE_FIGURES.values() for name in names]
 
