@@ -252,7 +252,7 @@ def cgan_losses(context: RecipeContext) -> RecipeOutput:
                     fake=history.d_fake[-1],
                 )
             )
-            panel.legend(loc="upper right", fontsize=8)
+            panel.legend(loc="best", fontsize=8)
         axes[0].set_ylabel(text["loss"])
         axes[0].set_ylim(bottom=0)
         figures[language] = figure
@@ -352,11 +352,16 @@ def cgan_quality(context: RecipeContext) -> RecipeOutput:
                 color=_COLORS[design],
                 label=diversity_label,
             )
-        accuracy_axes.set(ylim=(0, 1.05), ylabel=text["accuracy_axis"])
-        accuracy_axes.legend(loc="lower left", fontsize=8, framealpha=0.9, frameon=True)
+        # Headroom above the bars keeps the legend off them.
+        accuracy_axes.set(ylim=(0, 1.3), ylabel=text["accuracy_axis"])
+        accuracy_axes.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        accuracy_axes.legend(loc="upper center", ncol=2, fontsize=8)
         diversity_axes.axhline(1.0, color="0.5", linestyle="--", linewidth=1, label=text["real_level"])
-        diversity_axes.set(ylabel=text["diversity_axis"], xlabel=text["class"])
-        diversity_axes.legend(loc="lower left", fontsize=8, framealpha=0.9, frameon=True)
+        highest = max(max(report.per_class_diversity) for report in reports.values())
+        diversity_axes.set(
+            ylim=(0, max(1.0, highest) + 0.35), ylabel=text["diversity_axis"], xlabel=text["class"]
+        )
+        diversity_axes.legend(loc="upper center", ncol=3, fontsize=8)
         diversity_axes.set_xticks(positions, profile_data.class_names[language], fontsize=9)
         figures[language] = figure
     return RecipeOutput(figures=figures, metrics=metrics)
