@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cvnotes import assets, gan, models
@@ -544,3 +545,22 @@ def test_quick_profile_splits_like_classifier():
     assert len(profile.train_images) == profile.classifier.train_size
     assert len(profile.held_out_images) == profile.classifier.held_out_size
     assert profile.train_images.dtype == torch.uint8
+
+
+# The page's claims about the discriminator's output and loss ----------------------------------
+
+
+def test_sigmoid_bce_equals_bce_with_logits():
+    logits = torch.linspace(-8, 8, 17, dtype=torch.float64)
+    for target in (torch.zeros(17, dtype=torch.float64), torch.ones(17, dtype=torch.float64)):
+        with_logits = F.binary_cross_entropy_with_logits(logits, target)
+        with_sigmoid = F.binary_cross_entropy(torch.sigmoid(logits), target)
+        torch.testing.assert_close(with_logits, with_sigmoid)
+
+
+def test_double_sigmoid_floors_fake_loss():
+    # A sigmoid in the network and BCEWithLogitsLoss: the loss on a fake target cannot go below log 2.
+    logits = torch.linspace(-30, 30, 61)
+    loss = F.binary_cross_entropy_with_logits(torch.sigmoid(logits), torch.zeros(61), reduction="none")
+    assert loss.min() >= math.log(2) - 1e-6
+    assert loss.max() <= -math.log(1 - torch.sigmoid(torch.tensor(1.0)).item()) + 1e-6

@@ -420,3 +420,37 @@ def test_no_untypeset_dollar_math(built):
             if "$" in text:
                 problems.append(f"{html_file.relative_to(site)}: {text.strip()[:80]!r}")
     assert problems == []
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_conditional_gan_notebook_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/conditional-gan/")
+    assert "jp-Notebook" in html
+    # Outputs exist only if the cells ran during the build.
+    assert "resumed run equals uninterrupted run: True" in html
+    assert "data:image/png;base64," in html
+    title = "조건부 GAN 튜토리얼" if language == "ko" else "Conditional GAN tutorial"
+    assert title in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_conditional_gan_reference_and_anchors(built, language):
+    reference = page_html(built["site"], language, "reference/gan/")
+    for member in (
+        "TwoBranchGenerator",
+        "DeepGenerator",
+        "DeepDiscriminator",
+        "train_cgan",
+        "evaluate_samples",
+    ):
+        assert f'id="cvnotes.gan.{member}"' in reference, f"reference/gan lacks {member}"
+    assert 'class="arithmatex"' in reference
+    chapter = page_html(built["site"], language, "conditional-gan/")
+    for anchor in (
+        "cgan-quality",
+        "cgan-why-design-1-fails",
+        "cgan-losses",
+        "cgan-output-activations",
+        "cgan-eval-mode",
+    ):
+        assert f'id="{anchor}"' in chapter, f"{language}/conditional-gan lacks #{anchor}"
