@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cvnotes import gan
+from cvnotes.assets import AssetMissingError
 from cvnotes.figures import registered_recipes, run_recipe
 from cvnotes.figures.style import LANGUAGES
 
@@ -121,3 +122,9 @@ def test_page_quotes_quick_profile_numbers(metrics):
         text = page(language)
         for number in quoted:
             assert number in text, f"conditional-gan.{language}.md does not quote {number}"
+
+
+def test_full_profile_offline_reports_missing_mnist(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path))
+    with pytest.raises(AssetMissingError, match="cvnotes fetch mnist"):
+        run_recipe("cgan-samples", profile="full", offline=True)
