@@ -152,7 +152,8 @@ def _common_metrics(
     return metrics
 
 
-def _label_rows(axes: Any, class_names: tuple[str, ...], num_columns: int, padding: int = 2) -> None:
+def _label_rows(axes: Any, class_names: tuple[str, ...], padding: int = 2) -> None:
+    """Name each row of a grid drawn by ``grid_image`` with its class, and hide the frame."""
     step = 28 + padding
     axes.set_yticks([row * step + 14 for row in range(len(class_names))], class_names, fontsize=8)
     axes.set_xticks([])
@@ -190,7 +191,7 @@ def cgan_samples(context: RecipeContext) -> RecipeOutput:
             noise, labels = gan.fixed_noise(model.config.grid_columns, seed=model.config.seed)
             images = gan.sample(model.generator, labels, noise=noise)
             panel.imshow(grid_image(images, model.config.grid_columns), cmap="gray", vmin=0, vmax=255)
-            _label_rows(panel, profile_data.class_names[language], model.config.grid_columns)
+            _label_rows(panel, profile_data.class_names[language])
             report = reports[design]
             panel.set_title(
                 text["design"][design]
@@ -295,7 +296,7 @@ def cgan_epochs(context: RecipeContext) -> RecipeOutput:
                 epoch = snapshot_epochs[design][column]
                 grid = grid_image(model.history.snapshots[epoch], model.config.grid_columns)
                 panel.imshow(grid, cmap="gray", vmin=0, vmax=255)
-                _label_rows(panel, profile_data.class_names[language], model.config.grid_columns)
+                _label_rows(panel, profile_data.class_names[language])
                 if column > 0:
                     panel.set_yticks([])
                 panel.set_title(text["after_epoch"].format(epoch=epoch), fontsize=10)
