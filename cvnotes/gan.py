@@ -73,6 +73,7 @@ __all__ = [
     "NOISE_DIM",
     "NUM_CLASSES",
     "QUICK_CONFIGS",
+    "CGANDiscriminator",
     "CGANTrainingConfig",
     "DeepDiscriminator",
     "DeepGenerator",
@@ -229,8 +230,13 @@ def _flatten_images(images: Tensor, labels: Tensor) -> Tensor:
 # The two designs ------------------------------------------------------------------------------
 
 
-class _Discriminator(nn.Module):
-    """Shared interface: ``forward`` returns logits, ``probability`` applies the sigmoid."""
+class CGANDiscriminator(nn.Module):
+    """Base class of the discriminators: ``forward`` returns logits, ``probability`` applies the sigmoid.
+
+    Returning logits lets training use ``BCEWithLogitsLoss``, which computes
+    $-[t \\log \\sigma(\\ell) + (1 - t) \\log(1 - \\sigma(\\ell))]$ without forming
+    $\\sigma(\\ell)$ first, so it stays finite when the sigmoid rounds to 0 or 1.
+    """
 
     def probability(self, images: Tensor, labels: Tensor) -> Tensor:
         """Return $D(x, y) = \\sigma(\\text{logit})$, the probability that ``images`` are real.
@@ -288,14 +294,14 @@ class TwoBranchGenerator(nn.Module):
         return self.output(hidden).view(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
 
 
-class TwoBranchDiscriminator(_Discriminator):
+class TwoBranchDiscriminator(CGANDiscriminator):
     """Score image-label pairs with one hidden layer per input branch; return logits.
 
     The flattened image (784) goes through Linear(784, 150) + ReLU, the one-hot
     label through Linear(10, 50) + ReLU; the concatenation (200) is mapped by
     Linear(200, 1) to a logit. Departure from the notes, which end in a sigmoid:
     the sigmoid moves into the loss (``BCEWithLogitsLoss``), see
-    [`probability`][cvnotes.gan.TwoBranchDiscriminator.probability].
+    [`probability`][cvnotes.gan.CGANDiscriminator.probability].
 
     Args:
         num_classes: Number of classes; labels are one-hot encoded inside the module.
@@ -392,7 +398,7 @@ class DeepGenerator(nn.Module):
         return self.body(inputs).view(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
 
 
-class DeepDiscriminator(_Discriminator):
+class DeepDiscriminator(CGANDiscriminator):
     """Score image-label pairs with three hidden layers, LeakyReLU(0.2) and dropout 0.4; return logits.
 
     The flattened image (784) and the label embedding (Embedding(10, 10)) are
@@ -440,7 +446,7 @@ class DeepDiscriminator(_Discriminator):
         return self.body(torch.cat([images, self.label_embedding(labels)], 1)).squeeze(1)
 
 
-def build_design(design: str) -> tuple[nn.Module, _Discriminator]:
+def build_design(design: str) -> tuple[nn.Module, CGANDiscriminator]:
     """Return a freshly initialised ``(generator, discriminator)`` pair of a design.
 
     Args:
