@@ -35,6 +35,9 @@ PAGES = [
     "reference/sound_localization/",
     "reference/zerocap/",
     "reference/tokens/",
+    "conditional-gan/",
+    "tutorials/conditional-gan/",
+    "reference/gan/",
     "reference/keypoints/",
     "reference/roi/",
     "reference/panoptic/",
@@ -55,6 +58,7 @@ PAGE_FIGURES = {
     "segmentation/": ["roi-pool-vs-align", "rcnn-heads", "panoptic-scene", "landmark-decoding-error"],
     "multimodal/": ["contrastive-alignment", "captioning-attention", "sound-localization-maps"],
     "transformers/": ["zerocap-token-shift", "unified-tokens"],
+    "conditional-gan/": ["cgan-samples", "cgan-quality", "cgan-losses", "cgan-epochs"],
     "clip-zero-shot/": ["clip-normalization-topk"],
 }
 # Figures that need pretrained CLIP and CIFAR-100: the quick build shows a note in their place.
@@ -456,3 +460,37 @@ def test_no_untypeset_dollar_math(built):
             if "$" in text:
                 problems.append(f"{html_file.relative_to(site)}: {text.strip()[:80]!r}")
     assert problems == []
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_conditional_gan_notebook_executed(built, language):
+    html = page_html(built["site"], language, "tutorials/conditional-gan/")
+    assert "jp-Notebook" in html
+    # Outputs exist only if the cells ran during the build.
+    assert "resumed run equals uninterrupted run: True" in html
+    assert "data:image/png;base64," in html
+    title = "조건부 GAN 튜토리얼" if language == "ko" else "Conditional GAN tutorial"
+    assert title in html
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_conditional_gan_reference_and_anchors(built, language):
+    reference = page_html(built["site"], language, "reference/gan/")
+    for member in (
+        "TwoBranchGenerator",
+        "DeepGenerator",
+        "DeepDiscriminator",
+        "train_cgan",
+        "evaluate_samples",
+    ):
+        assert f'id="cvnotes.gan.{member}"' in reference, f"reference/gan lacks {member}"
+    assert 'class="arithmatex"' in reference
+    chapter = page_html(built["site"], language, "conditional-gan/")
+    for anchor in (
+        "cgan-quality",
+        "cgan-why-design-1-fails",
+        "cgan-losses",
+        "cgan-output-activations",
+        "cgan-eval-mode",
+    ):
+        assert f'id="{anchor}"' in chapter, f"{language}/conditional-gan lacks #{anchor}"

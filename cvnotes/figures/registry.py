@@ -48,6 +48,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "cvnotes.figures.sound_localization",
     "cvnotes.figures.zerocap",
     "cvnotes.figures.tokens",
+    "cvnotes.figures.gan",
     "cvnotes.figures.clip_zero_shot",
 )
 
