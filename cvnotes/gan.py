@@ -1342,12 +1342,17 @@ class TrainedCGAN:
 
 
 def trained_cgan_path(
-    design: str, profile_data: ProfileData, config: CGANTrainingConfig, cache: Path | None = None
+    design: str,
+    profile_data: ProfileData,
+    config: CGANTrainingConfig,
+    cache: Path | None = None,
+    device: str = "cpu",
 ) -> Path:
     """Return the checkpoint file of a design trained on a profile's data.
 
     The name contains a hash of this module's source, the data, the classifier, the
-    configuration and the torch version, so any change trains again.
+    configuration, the device and the torch version, so any change trains again and
+    a run on a GPU is never taken for a CPU run.
     """
     hasher = hashlib.sha256()
     hasher.update(inspect.getsource(sys.modules[__name__]).encode())
@@ -1355,6 +1360,7 @@ def trained_cgan_path(
     hasher.update(hashlib.sha256(profile_data.train_images.numpy().tobytes()).hexdigest().encode())
     hasher.update(json.dumps(asdict(config), sort_keys=True).encode())
     hasher.update(torch.__version__.encode())
+    hasher.update(torch.device(device).type.encode())
     root = cache if cache is not None else assets.cache_dir()
     return root / "cvnotes" / f"cgan-{design}-{profile_data.name.lower()}-{hasher.hexdigest()[:16]}.pt"
 
@@ -1392,7 +1398,7 @@ def trained_cgan(
     """
     if config.design != design:
         raise ValueError(f"config.design is {config.design!r} but design is {design!r}: pass matching values")
-    path = trained_cgan_path(design, profile_data, config, cache)
+    path = trained_cgan_path(design, profile_data, config, cache, device)
     digest = path.stem.rsplit("-", 1)[1]
     record_path = path.with_suffix(".json")
 

@@ -382,6 +382,17 @@ def test_trained_cgan_cached(tmp_path, random_classifier):
     assert not second.generator.training
 
 
+def test_trained_cgan_path_depends_on_device(tmp_path, random_classifier):
+    profile = tiny_profile(random_classifier)
+    config = CGANTrainingConfig(design="two-branch", num_epochs=1, batch_size=32)
+    cpu_path = gan.trained_cgan_path("two-branch", profile, config, cache=tmp_path)
+    assert gan.trained_cgan_path("two-branch", profile, config, cache=tmp_path, device="cpu") == cpu_path
+    assert gan.trained_cgan_path("two-branch", profile, config, cache=tmp_path, device="cuda") != cpu_path
+    assert gan.trained_cgan_path("two-branch", profile, config, cache=tmp_path, device="cuda:1") == (
+        gan.trained_cgan_path("two-branch", profile, config, cache=tmp_path, device="cuda")
+    )
+
+
 def test_trained_cgan_retrains_corrupt_cache(tmp_path, random_classifier, caplog):
     profile = tiny_profile(random_classifier)
     config = CGANTrainingConfig(design="two-branch", num_epochs=1, batch_size=32)

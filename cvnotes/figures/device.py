@@ -13,6 +13,11 @@ Which recipes use the device:
 - the CNN visualization recipes (``cnn-*``) move their classifier and image to
   it. In the full profile that is ResNet-50, and the occlusion map alone runs it
   once per window position (144 positions for the cat photo).
+- the CLIP recipes (``clip-*`` except ``clip-normalization-topk``) embed the
+  CIFAR-100 test images and the prompts on it.
+- the conditional-GAN recipes (``cgan-*``) train both designs on it. Only CPU
+  training runs on one thread with fixed seeds; a GPU run is cached under its
+  own key.
 - the other recipes of this package run on the CPU whatever the device. They
   train small models in-process (the quick CNN is trained on the CPU and then
   moved) or compute closed-form numbers. The pages quote their results, and
