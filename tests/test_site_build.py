@@ -494,3 +494,19 @@ def test_conditional_gan_reference_and_anchors(built, language):
         "cgan-eval-mode",
     ):
         assert f'id="{anchor}"' in chapter, f"{language}/conditional-gan lacks #{anchor}"
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_cgan_page_quotes_the_quick_manifest(built, language):
+    # The page quotes the quick profile's measured numbers in its prose; they must match what the build measured.
+    manifest = json.loads((built["docs"] / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    metrics = manifest["recipes"]["cgan-quality"]["metrics"]
+    assert manifest["recipes"]["cgan-quality"]["profile"] == "quick"
+    text = (built["docs"] / f"conditional-gan.{language}.md").read_text(encoding="utf-8")
+    for key in (
+        "deep_conditional_accuracy",
+        "two_branch_conditional_accuracy",
+        "classifier_held_out_accuracy",
+    ):
+        quoted = f"{100 * metrics[key]:.1f}%"
+        assert quoted in text, f"conditional-gan.{language}.md does not quote {key} = {quoted}"
