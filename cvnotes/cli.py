@@ -56,8 +56,7 @@ def _language_option() -> argparse.ArgumentParser:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from cvnotes.figures import DEFAULT_DEVICE, DEVICES, PROFILES
-    from cvnotes.figures.device import DEVICE_ENV
+    from cvnotes.figures import DEVICES, PROFILES
 
     common = _language_option()
     parser = argparse.ArgumentParser(
@@ -105,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument(
         "--device",
         choices=DEVICES,
-        default=os.environ.get(DEVICE_ENV, DEFAULT_DEVICE),
+        default=None,
         help=_(
             "where recipes run their models: cpu, cuda (an NVIDIA GPU) or auto (cuda when "
             "PyTorch finds one, else cpu) (default: $CVNOTES_DEVICE or cpu)"
@@ -186,31 +185,59 @@ def _missing_assets_message(error) -> str:
     )
 
 
-def _recipe_failure_message(name: str, error: BaseException) -> str:
+def _skip_reason(asset_names: Sequence[str], command: str, full_profile: bool) -> str:
+    """Return why a figure was skipped: a missing asset (or several), or a quick build of a full-profile figure."""
+    if full_profile:
+        message = _("needs the full profile (cached: {assets}): use --profile full or CVNOTES_PROFILE=full")
+    elif len(asset_names) == 1:
+        message = _("missing asset {assets}; run `{command}`")
+    else:
+        message = _("missing assets {assets}; run `{command}`")
+    return message.format(assets=", ".join(asset_names), command=command)
+
+
+def _recipe_failure_message(name: str, error: BaseException, profile: str) -> str:
     from cvnotes.assets import AssetMissingError
+    from cvnotes.figures import needs_full_profile
 
     if isinstance(error, AssetMissingError):
-        message = _("{name}: missing asset {assets}; run `{command}`")
-        return message.format(name=name, assets=", ".join(error.asset_names), command=error.command)
+        full_profile = needs_full_profile(error.asset_names, profile)
+        return f"{name}: " + _skip_reason(error.asset_names, error.command, full_profile)
     if isinstance(error, FileNotFoundError):
         return f"{name}: {error}"
     # NOTE: other failures come from the recipe's own code; their details stay in English.
     return f"{name}: {type(error).__name__}: {error}"
 
 
-def _device_error_message(error) -> str:
-    """Return the translated message of a DeviceError."""
+def _device_error_message(error, from_environment: bool = False) -> str:
+    """Return the translated message of a DeviceError; ``from_environment`` names $CVNOTES_DEVICE."""
     if error.reason == "unknown":
         from cvnotes.figures import DEVICES
 
         message = _("invalid device {device!r}: use one of {choices}")
         return message.format(device=error.device, choices=", ".join(DEVICES))
-    message = _(
-        "device {device!r} requested, but PyTorch finds no CUDA GPU (torch.cuda.is_available() is "
-        "False): use --device cpu or --device auto, or install a CUDA build of PyTorch on a machine "
-        "with an NVIDIA GPU"
+    if from_environment:
+        problem = _(
+            "device {device!r} requested by $CVNOTES_DEVICE, but PyTorch finds no CUDA GPU "
+            "(torch.cuda.is_available() is False)"
+        )
+    else:
+        problem = _(
+            "device {device!r} requested, but PyTorch finds no CUDA GPU (torch.cuda.is_available() is False)"
+        )
+    if error.torch_cuda:
+        hint = _(
+            "this PyTorch is built for CUDA {cuda}: check that the NVIDIA driver works and the GPU is "
+            "visible (`nvidia-smi`, $CUDA_VISIBLE_DEVICES), or use --device cpu or --device auto"
+        )
+    else:
+        hint = _(
+            "use --device cpu or --device auto, or install a CUDA build of PyTorch on a machine with an "
+            "NVIDIA GPU"
+        )
+    return _("{problem}: {hint}").format(
+        problem=problem.format(device=error.device), hint=hint.format(cuda=error.torch_cuda)
     )
-    return message.format(device=error.device)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -221,6 +248,7 @@ def _build(args: argparse.Namespace) -> int:
         FigureBuildError,
         UnknownRecipeError,
         build_figures,
+        needs_full_profile,
         registered_recipes,
         resolve_device,
     )
@@ -236,9 +264,12 @@ def _build(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device)
     except DeviceError as exc:
-        _error("figures", _device_error_message(exc))
+        _error("figures", _device_error_message(exc, from_environment=args.device_from_environment))
         return 2
-    print(_("recipes run on {device}").format(device=device), flush=True)
+    if args.device == "auto" and device == "cpu":
+        print(_("recipes run on {device} (auto: no CUDA GPU found)").format(device=device), flush=True)
+    else:
+        print(_("recipes run on {device}").format(device=device), flush=True)
 
     with tqdm(desc=_("figures"), unit=_("recipe"), disable=None, leave=False) as bar:
 
@@ -250,9 +281,10 @@ def _build(args: argparse.Namespace) -> int:
                 bar.update()
 
         def report_missing(name, error):
-            message = _("warning: figure {name} skipped: missing asset {assets}; run `{command}`")
-            assets = ", ".join(error.asset_names)
-            tqdm.write(message.format(name=name, assets=assets, command=error.command), file=sys.stderr)
+            full_profile = needs_full_profile(error.asset_names, args.profile)
+            reason = _skip_reason(error.asset_names, error.command, full_profile)
+            message = _("warning: figure {name} skipped: {reason}").format(name=name, reason=reason)
+            tqdm.write(message, file=sys.stderr)
 
         try:
             results = build_figures(
@@ -273,21 +305,32 @@ def _build(args: argparse.Namespace) -> int:
             if not exc.failures:  # not raised by the build loop; keep the library's message
                 _error("figures", str(exc))
                 return 1
-            lines = [_recipe_failure_message(name, error) for name, error in exc.failures.items()]
+            lines = [
+                _recipe_failure_message(name, error, args.profile) for name, error in exc.failures.items()
+            ]
             message = _("figure recipe(s) failed, their previous files are kept:")
             _error("figures", message + "\n  " + "\n  ".join(lines))
             return 1
 
+    # A skipped figure was already reported by report_missing, so it is only counted here.
     for result in results:
-        if result.status == "missing":
-            assets = ", ".join(result.missing_assets)
-            message = _("{name}: missing asset {assets}; run `{command}`")
-            print(message.format(name=result.name, assets=assets, command=result.command))
-        elif result.status == "built":
+        if result.status == "built":
             print(_("{name}: built in {seconds:.1f} s").format(name=result.name, seconds=result.wall_time_s))
-        else:
+        elif result.status == "up to date":
             print(_("{name}: up to date").format(name=result.name))
-    print(_("figures and manifest in {directory}").format(directory=args.out))
+    counts = {
+        status: sum(result.status == status for result in results) for status in ("built", "up to date")
+    }
+    skipped = sum(result.status == "missing" for result in results)
+    summary = _(
+        "{built} built, {current} up to date, {skipped} skipped (see the warnings above); figures and manifest "
+        "in {directory}"
+    )
+    print(
+        summary.format(
+            built=counts["built"], current=counts["up to date"], skipped=skipped, directory=args.out
+        )
+    )
     return 0
 
 
@@ -443,6 +486,13 @@ def _run(argv: list[str]) -> int:
                     profile=args.profile, choices=", ".join(PROFILES)
                 )
             )
+        from cvnotes.figures import DEFAULT_DEVICE
+        from cvnotes.figures.device import DEVICE_ENV
+
+        # The option overrides the environment; an error about the device names the variable it came from.
+        args.device_from_environment = args.device is None and DEVICE_ENV in os.environ
+        if args.device is None:
+            args.device = os.environ.get(DEVICE_ENV, DEFAULT_DEVICE)
         if args.device not in DEVICES:
             parser.error(
                 _("invalid device {device!r} (from $CVNOTES_DEVICE): use one of {choices}").format(

@@ -260,16 +260,19 @@ def vendor_mathjax(docs_dir: Path) -> Path:
     return target_dir
 
 
-# Texts of the note shown in place of a missing figure, per page language.
+# Texts of the note shown in place of a missing figure, per page language: (title, body for one
+# asset, body for several assets). Korean needs no plural.
 MISSING_FIGURE_NOTE = {
     "ko": (
         "그림을 만들지 못했습니다: {name}",
-        "이 그림에 필요한 자산 {assets}이(가) 캐시에 없어서 빌드에서 건너뛰었습니다. "
-        "인터넷에 연결된 상태에서 `{command}`를 실행한 다음 사이트를 다시 빌드하세요.",
+        "필요한 자산이 캐시에 없어서 빌드에서 건너뛰었습니다 (없는 자산: {assets}). "
+        "인터넷에 연결된 상태에서 다음 명령을 실행한 다음 사이트를 다시 빌드하세요: `{command}`",
     ),
     "en": (
         "Figure not built: {name}",
         "The asset {assets} that this figure needs is not in the cache, so the build skipped it. "
+        "Run `{command}` with network access, then build the site again.",
+        "The assets {assets} that this figure needs are not in the cache, so the build skipped it. "
         "Run `{command}` with network access, then build the site again.",
     ),
 }
@@ -279,13 +282,32 @@ MISSING_FIGURE_NOTE = {
 FULL_PROFILE_FIGURE_NOTE = {
     "ko": (
         "그림을 만들지 못했습니다: {name}",
-        "이 그림은 full profile에서만 만들어지며, 자산 {assets}이(가) 필요합니다. 인터넷에 연결된 상태에서 "
-        "`{command}`를 실행한 다음 `CVNOTES_PROFILE=full mkdocs build`로 사이트를 빌드하세요.",
+        "full profile에서만 만드는 그림입니다 (필요한 자산: {assets}). 인터넷에 연결된 상태에서 "
+        "`{command}` 명령으로 자산을 받은 다음 `CVNOTES_PROFILE=full mkdocs build`로 사이트를 빌드하세요.",
     ),
     "en": (
         "Figure not built: {name}",
         "This figure is built in the full profile only, from the asset {assets}. Run `{command}` with network "
         "access, then build the site with `CVNOTES_PROFILE=full mkdocs build`.",
+        "This figure is built in the full profile only, from the assets {assets}. Run `{command}` with network "
+        "access, then build the site with `CVNOTES_PROFILE=full mkdocs build`.",
+    ),
+}
+
+
+# Texts of the note for a full-profile figure whose assets are cached but the build used the quick profile.
+CACHED_FULL_PROFILE_FIGURE_NOTE = {
+    "ko": (
+        "그림을 만들지 못했습니다: {name}",
+        "full profile에서만 만드는 그림입니다. 필요한 자산은 캐시에 있습니다 ({assets}). "
+        "`CVNOTES_PROFILE=full mkdocs build`로 사이트를 빌드하세요.",
+    ),
+    "en": (
+        "Figure not built: {name}",
+        "This figure is built in the full profile only. Its asset {assets} is already cached: build the site "
+        "with `CVNOTES_PROFILE=full mkdocs build`.",
+        "This figure is built in the full profile only. Its assets {assets} are already cached: build the site "
+        "with `CVNOTES_PROFILE=full mkdocs build`.",
     ),
 }
 
@@ -305,7 +327,10 @@ def missing_figure_note(name: str, entry: dict, language: str, indent: str = "")
 
     A figure that a quick build skipped because its assets belong to the full
     profile gets a note that also names the full-profile build command, because
-    fetching the assets alone does not make a quick build draw it.
+    fetching the assets alone does not make a quick build draw it. When the
+    manifest entry has ``"needs_full_profile"`` (the assets were already cached),
+    the note names only the full-profile build. The English text uses "asset"
+    or "assets" after the number of assets.
 
     Args:
         name: Recipe name of the figure.
@@ -313,9 +338,16 @@ def missing_figure_note(name: str, entry: dict, language: str, indent: str = "")
         language: Page language; languages other than ``"ko"`` get the English text.
         indent: Indentation of the image line, so a note inside a list stays inside it.
     """
-    notes = FULL_PROFILE_FIGURE_NOTE if _needs_full_profile(entry) else MISSING_FIGURE_NOTE
-    title, body = notes.get(language, notes["en"])
-    assets = ", ".join(f"`{asset}`" for asset in entry.get("assets", []))
+    if entry.get("needs_full_profile"):
+        notes = CACHED_FULL_PROFILE_FIGURE_NOTE
+    elif _needs_full_profile(entry):
+        notes = FULL_PROFILE_FIGURE_NOTE
+    else:
+        notes = MISSING_FIGURE_NOTE
+    title, *bodies = notes.get(language, notes["en"])
+    names = entry.get("assets", [])
+    body = bodies[-1] if len(names) > 1 else bodies[0]
+    assets = ", ".join(f"`{asset}`" for asset in names)
     command = entry.get("command", "cvnotes fetch")
     return (
         f'{indent}!!! warning "{title.format(name=name)}"\n\n'

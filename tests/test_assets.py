@@ -286,8 +286,10 @@ def test_cli_fetch_unknown_name(capsys):
 
 
 @pytest.fixture
-def toy_recipes():
+def toy_recipes(tmp_path_factory, monkeypatch):
     """Register a recipe that needs a missing asset and one that draws; remove both afterwards."""
+    # An empty cache, so that no full-profile asset of this computer turns a skip into a profile hint.
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path_factory.mktemp("empty-cache")))
 
     def draw(context) -> RecipeOutput:
         figures = {}
@@ -358,11 +360,41 @@ def test_recipe_rejects_undeclared_asset():
 
 
 def test_cli_figures_reports_missing(tmp_path, toy_recipes, capsys):
-    assert cli.main(["figures", *toy_recipes, "--offline", "--out", str(tmp_path)]) == 0
-    output = capsys.readouterr().out
+    assert cli.main(["--lang", "en", "figures", *toy_recipes, "--offline", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    warning = "missing asset resnet50-imagenet; run `cvnotes fetch resnet50-imagenet`"
+    # Each skipped figure is reported once, and the summary counts it instead of claiming success.
+    assert (captured.out + captured.err).count(warning) == 1
     assert (
-        "toy-needs-weights: missing asset resnet50-imagenet; run `cvnotes fetch resnet50-imagenet`" in output
+        f"1 built, 0 up to date, 1 skipped (see the warnings above); figures and manifest in {tmp_path}"
+        in captured.out
     )
+    assert cli.main(["--lang", "en", "figures", *toy_recipes, "--offline", "--out", str(tmp_path)]) == 0
+    assert "0 built, 1 up to date, 1 skipped" in capsys.readouterr().out
+
+
+def test_cli_figures_names_several_missing_assets(tmp_path, monkeypatch, capsys):
+    def needs_two(context):
+        raise AssetMissingError(["resnet50-imagenet", "cifar-100"])
+
+    monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path / "cache"))
+    recipe("toy-needs-two", title={"ko": "둘", "en": "two"}, assets=["resnet50-imagenet", "cifar-100"])(
+        needs_two
+    )
+    try:
+        arguments = ["figures", "toy-needs-two", "--offline", "--out", str(tmp_path)]
+        assert cli.main(["--lang", "en", *arguments]) == 0
+        error = capsys.readouterr().err
+        assert "skipped: missing assets resnet50-imagenet, cifar-100; run `cvnotes fetch" in error
+        assert cli.main(["--lang", "ko", *arguments]) == 0
+        captured = capsys.readouterr()
+        assert (
+            "필요한 자산이 없습니다: resnet50-imagenet, cifar-100. 다음 명령을 실행하세요: `cvnotes fetch"
+            in (captured.err)
+        )
+        assert "새로 만듦 0개, 바뀐 것 없음 0개, 건너뜀 1개(위 경고 참고)" in captured.out
+    finally:
+        registry._REGISTRY.pop("toy-needs-two", None)
 
 
 def test_cli_figures_fail_on_missing(tmp_path, toy_recipes, capsys):
@@ -401,12 +433,12 @@ def test_cli_figures_missing_warning_in_korean(tmp_path, toy_recipes, capsys, ca
         assert cli.main(arguments) == 0
     captured = capsys.readouterr()
     warning = (
-        "경고: 자산 resnet50-imagenet이(가) 없어 그림 toy-needs-weights을(를) 건너뜁니다. "
-        "`cvnotes fetch resnet50-imagenet`를 실행하세요"
+        "경고: toy-needs-weights 그림을 건너뜁니다. 필요한 자산이 없습니다: resnet50-imagenet. "
+        "다음 명령을 실행하세요: `cvnotes fetch resnet50-imagenet`"
     )
     assert captured.err.count(warning) == 1
     assert "skipped" not in caplog.text + captured.err
-    assert "toy-needs-weights: 자산 resnet50-imagenet이(가) 없습니다" in captured.out
+    assert "resnet50-imagenet" not in captured.out
 
 
 def test_cli_figures_missing_warning_in_english(tmp_path, toy_recipes, capsys):
@@ -421,8 +453,8 @@ def test_cli_figures_fail_on_missing_in_korean(tmp_path, toy_recipes, capsys):
     error = capsys.readouterr().err
     assert "cvnotes figures: 오류: 실패한 recipe가 있습니다. 그 그림의 이전 파일은 그대로 둡니다:" in error
     assert (
-        "  toy-needs-weights: 자산 resnet50-imagenet이(가) 없습니다. `cvnotes fetch resnet50-imagenet`"
-        in error
+        "  toy-needs-weights: 필요한 자산이 없습니다: resnet50-imagenet. "
+        "다음 명령을 실행하세요: `cvnotes fetch resnet50-imagenet`" in error
     )
     assert "failed" not in error
 
@@ -447,7 +479,8 @@ def test_note_replaces_image_line_in_korean():
     replaced = replace_missing_figures(markdown, MISSING, "figures", "ko")
     assert "figures/toy-needs-weights.png" not in replaced
     assert '!!! warning "그림을 만들지 못했습니다: toy-needs-weights"' in replaced
-    assert "`cvnotes fetch resnet50-imagenet`를 실행한" in replaced
+    assert "(없는 자산: `resnet50-imagenet`)" in replaced
+    assert "다음 명령을 실행한 다음 사이트를 다시 빌드하세요: `cvnotes fetch resnet50-imagenet`" in replaced
     assert replaced.startswith("앞 문단.")
     assert replaced.endswith("뒤 문단.\n")
 
@@ -456,7 +489,41 @@ def test_note_replaces_image_with_attributes_in_english():
     markdown = '- item\n\n    ![CAM](../figures/toy-needs-weights.png "title"){ width="60%" }\n'
     replaced = replace_missing_figures(markdown, MISSING, "figures", "en")
     assert '    !!! warning "Figure not built: toy-needs-weights"' in replaced
-    assert "        The asset `resnet50-imagenet` that this figure needs" in replaced
+    assert "        The asset `resnet50-imagenet` that this figure needs is not" in replaced
+
+
+def test_note_names_several_assets_in_plural():
+    entry = {
+        "assets": ["clip-vit-b-32-openai", "cifar-100"],
+        "command": "cvnotes fetch clip-vit-b-32-openai cifar-100",
+    }
+    markdown = "![sea](figures/toy-two.png)\n"
+    missing = replace_missing_figures(markdown, {"toy-two": {**entry, "profile": "full"}}, "figures", "en")
+    assert "The assets `clip-vit-b-32-openai`, `cifar-100` that this figure needs are not" in missing
+    quick = replace_missing_figures(markdown, {"toy-two": {**entry, "profile": "quick"}}, "figures", "en")
+    assert "from the assets `clip-vit-b-32-openai`, `cifar-100`." in quick
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ko", "필요한 자산은 캐시에 있습니다 (`clip-vit-b-32-openai`, `cifar-100`)"),
+        ("en", "Its assets `clip-vit-b-32-openai`, `cifar-100` are already cached"),
+    ],
+)
+def test_note_for_cached_full_profile_figure(language, text):
+    entry = {
+        "assets": ["clip-vit-b-32-openai", "cifar-100"],
+        "command": "cvnotes fetch clip-vit-b-32-openai cifar-100",
+        "profile": "quick",
+        "needs_full_profile": True,
+    }
+    note = replace_missing_figures(
+        "![sea](figures/toy-full-only.png)\n", {"toy-full-only": entry}, "figures", language
+    )
+    assert text in note
+    assert "`CVNOTES_PROFILE=full mkdocs build`" in note
+    assert "cvnotes fetch" not in note
 
 
 @pytest.mark.parametrize(

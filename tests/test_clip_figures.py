@@ -57,6 +57,60 @@ def test_quick_profile_shows_notes_without_network(tmp_path, no_network, fresh_s
     assert set(CLIP_RECIPES) <= set(manifest["missing"])
 
 
+def fake_cached_clip_weights(root) -> None:
+    """Put a stand-in ViT-B/32 weight file where huggingface_hub's cache layout under ``root`` has it."""
+    from cvnotes import assets
+
+    (repository, file_name), *_ = assets.clip_weight_candidates("ViT-B-32", "openai")
+    folder = assets.open_clip_dir(root) / f"models--{repository.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("0123abcd", encoding="utf-8")
+    snapshot = folder / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / file_name).write_bytes(b"weights")
+
+
+def test_quick_profile_with_cached_assets(tmp_path, monkeypatch, capsys, no_network):
+    from cvnotes import assets, cli
+    from cvnotes.mkdocs_plugin import missing_figure_note
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CVNOTES_CACHE", str(cache))
+    arguments = ["figures", "clip-sea-apple", "--offline", "--out", str(tmp_path / "figures")]
+    # Empty cache: fetching is the fix.
+    assert cli.main(["--lang", "en", *arguments]) == 0
+    error = capsys.readouterr().err
+    assert (
+        "missing assets clip-vit-b-32-openai, cifar-100; run `cvnotes fetch clip-vit-b-32-openai cifar-100`"
+        in error
+    )
+
+    write_cifar100(cache, images_per_class=1)
+    fake_cached_clip_weights(cache)
+    assert assets.is_cached("clip-vit-b-32-openai")
+    assert assets.is_cached("cifar-100")
+    assert cli.main(["--lang", "en", *arguments]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "warning: figure clip-sea-apple skipped: needs the full profile (cached: clip-vit-b-32-openai, "
+        "cifar-100): use --profile full or CVNOTES_PROFILE=full"
+    ) in captured.err
+    assert "cvnotes fetch" not in captured.err
+    assert "0 built, 0 up to date, 1 skipped" in captured.out
+    assert cli.main(["--lang", "ko", *arguments]) == 0
+    assert "full profile에서만 만드는 그림입니다 (캐시에 있는 자산: clip-vit-b-32-openai, cifar-100)" in (
+        capsys.readouterr().err
+    )
+
+    entry = json.loads((tmp_path / "figures" / "manifest.json").read_text(encoding="utf-8"))["missing"][
+        "clip-sea-apple"
+    ]
+    assert entry["needs_full_profile"] is True
+    note = missing_figure_note("clip-sea-apple", entry, "en")
+    assert "Its assets `clip-vit-b-32-openai`, `cifar-100` are already cached" in note
+    assert "cvnotes fetch" not in note
+
+
 def test_full_profile_offline_with_empty_cache(tmp_path, monkeypatch, no_network, fresh_studies):
     monkeypatch.setenv("CVNOTES_CACHE", str(tmp_path / "cache"))
     results = build_figures(CLIP_RECIPES[:1], out_dir=tmp_path / "figures", profile="full", offline=True)

@@ -170,8 +170,12 @@ def test_cli_device_auto_builds_on_cpu(tmp_path, capsys, device_probe, cuda_avai
     cuda_available(False)
     arguments = ["--lang", "en", "figures", "test-device-probe", "--device", "auto", "--out", str(tmp_path)]
     assert cli.main(arguments) == 0
-    assert "recipes run on cpu" in capsys.readouterr().out
+    assert "recipes run on cpu (auto: no CUDA GPU found)" in capsys.readouterr().out
     assert read_manifest(tmp_path)["recipes"]["test-device-probe"]["device"] == "cpu"
+    assert cli.main(["--lang", "ko", *arguments[2:]]) == 0
+    assert "recipe 실행 장치: cpu (auto: CUDA GPU를 찾지 못함)" in capsys.readouterr().out
+    assert cli.main(["--lang", "en", "figures", "test-device-probe", "--out", str(tmp_path)]) == 0
+    assert "auto:" not in capsys.readouterr().out
 
 
 def test_cli_device_from_environment(tmp_path, monkeypatch, capsys, device_probe, cuda_available):
@@ -205,28 +209,98 @@ def test_cli_invalid_device_env_korean(monkeypatch, capsys):
     monkeypatch.setenv("CVNOTES_DEVICE", "gpu")
     with pytest.raises(SystemExit):
         cli.main(["--lang", "ko", "figures", "--out", "unused"])
-    assert "$CVNOTES_DEVICE에 지정된 장치 'gpu'은(는) 쓸 수 없습니다" in capsys.readouterr().err
+    assert "$CVNOTES_DEVICE에 지정된 장치를 쓸 수 없습니다: 'gpu'" in capsys.readouterr().err
 
 
-def test_cli_cuda_unavailable_in_english(tmp_path, capsys, device_probe, cuda_available):
+@pytest.fixture
+def torch_cuda_version(monkeypatch):
+    """Return a setter for torch.version.cuda: a version string for a CUDA build, None for a CPU-only one."""
+
+    def set_version(value: str | None) -> None:
+        monkeypatch.setattr(torch.version, "cuda", value)
+
+    return set_version
+
+
+def test_cli_cuda_unavailable_in_english(tmp_path, capsys, device_probe, cuda_available, torch_cuda_version):
     cuda_available(False)
+    torch_cuda_version(None)
     arguments = ["--lang", "en", "figures", "test-device-probe", "--device", "cuda", "--out", str(tmp_path)]
     assert cli.main(arguments) == 2
     error = capsys.readouterr().err
-    assert error.startswith("cvnotes figures: error: device 'cuda' requested")
+    assert error.startswith("cvnotes figures: error: device 'cuda' requested, but")
     assert "torch.cuda.is_available() is False" in error
-    assert "use --device cpu or --device auto" in error
+    assert "use --device cpu or --device auto, or install a CUDA build of PyTorch" in error
+    assert "nvidia-smi" not in error
+    assert "$CVNOTES_DEVICE" not in error
     assert device_probe == []
     assert not any(tmp_path.iterdir())
 
 
-def test_cli_cuda_unavailable_in_korean(tmp_path, capsys, device_probe, cuda_available):
+def test_cli_cuda_build_without_gpu_points_at_driver(
+    tmp_path, capsys, device_probe, cuda_available, torch_cuda_version
+):
     cuda_available(False)
+    torch_cuda_version("12.4")
+    arguments = ["--lang", "en", "figures", "test-device-probe", "--device", "cuda", "--out", str(tmp_path)]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert "this PyTorch is built for CUDA 12.4: check that the NVIDIA driver works" in error
+    assert "`nvidia-smi`, $CUDA_VISIBLE_DEVICES" in error
+    assert "install a CUDA build" not in error
+    assert cli.main(["--lang", "ko", *arguments[2:]]) == 2
+    error = capsys.readouterr().err
+    assert "설치된 PyTorch는 CUDA 빌드입니다 (CUDA 버전: 12.4). NVIDIA 드라이버가 동작하는지" in error
+    assert "CUDA용 PyTorch를 설치하세요" not in error
+    assert device_probe == []
+
+
+def test_resolve_device_error_names_cuda_build(cuda_available, torch_cuda_version):
+    cuda_available(False)
+    torch_cuda_version("12.4")
+    with pytest.raises(DeviceError, match=r"built for CUDA 12\.4\): check that the NVIDIA driver") as caught:
+        resolve_device("cuda")
+    assert caught.value.torch_cuda == "12.4"
+    torch_cuda_version(None)
+    with pytest.raises(DeviceError, match="install a CUDA build of PyTorch") as caught:
+        resolve_device("cuda")
+    assert caught.value.torch_cuda is None
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "device 'cuda' requested by $CVNOTES_DEVICE, but PyTorch finds no CUDA GPU"),
+        ("ko", "PyTorch가 CUDA GPU를 찾지 못했습니다 ($CVNOTES_DEVICE에 지정한 장치: 'cuda',"),
+    ],
+)
+def test_cli_cuda_unavailable_from_environment_names_variable(
+    tmp_path, monkeypatch, capsys, device_probe, cuda_available, language, text
+):
+    cuda_available(False)
+    monkeypatch.setenv("CVNOTES_DEVICE", "cuda")
+    assert cli.main(["--lang", language, "figures", "test-device-probe", "--out", str(tmp_path)]) == 2
+    assert text in capsys.readouterr().err
+    # The option overrides the variable, so the error no longer names it.
+    assert (
+        cli.main(
+            ["--lang", language, "figures", "test-device-probe", "--device", "cuda", "--out", str(tmp_path)]
+        )
+        == 2
+    )
+    assert "$CVNOTES_DEVICE" not in capsys.readouterr().err
+
+
+def test_cli_cuda_unavailable_in_korean(tmp_path, capsys, device_probe, cuda_available, torch_cuda_version):
+    cuda_available(False)
+    torch_cuda_version(None)
     arguments = ["--lang", "ko", "figures", "test-device-probe", "--device", "cuda", "--out", str(tmp_path)]
     assert cli.main(arguments) == 2
     error = capsys.readouterr().err
-    assert "cvnotes figures: 오류: 장치 'cuda'을(를) 지정했지만 PyTorch가 CUDA GPU를 찾지 못했습니다" in error
-    assert "--device cpu나 --device auto" in error
+    assert (
+        "cvnotes figures: 오류: PyTorch가 CUDA GPU를 찾지 못했습니다 (요청한 장치: 'cuda', "
+        "torch.cuda.is_available()이 False). --device cpu나 --device auto를 쓰거나" in error
+    )
 
 
 def test_cli_list_ignores_unavailable_cuda(capsys, cuda_available):

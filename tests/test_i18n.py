@@ -253,7 +253,10 @@ def test_cli_build_messages_in_korean(tmp_path, capsys):
     status, output, _ = run_cli(arguments, capsys)
     assert status == 0
     assert re.search(r"focal-loss-curves: \d+\.\d초 만에 만들었습니다", output)
-    assert f"그림과 manifest를 {tmp_path}에 저장했습니다" in output
+    assert (
+        f"새로 만듦 1개, 바뀐 것 없음 0개, 건너뜀 0개(위 경고 참고). 그림과 manifest 위치: {tmp_path}"
+        in output
+    )
     status, output, _ = run_cli(arguments, capsys)
     assert "focal-loss-curves: 바뀐 것이 없어 건너뜁니다" in output
 
@@ -301,7 +304,7 @@ def test_cli_fetch_offline_missing_in_korean(quick_assets_cached, monkeypatch, c
     assert error.startswith(
         f"cvnotes fetch: 오류: 캐시 {quick_assets_cached}에 없는 자산: resnet18-imagenet (full), "
     )
-    assert "네트워크에 연결된 곳에서 `cvnotes fetch resnet18-imagenet" in error
+    assert "네트워크에 연결된 곳에서 다음 명령을 실행하세요: `cvnotes fetch resnet18-imagenet" in error
     assert "not found" not in error
 
 
@@ -357,7 +360,7 @@ def test_cli_fetch_unknown_asset_in_english(capsys):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("ko", "파일 w.bin이(가) 잘렸습니다: 10바이트여야 하는데 5바이트입니다. 지우고 다시 받으세요"),
+        ("ko", "잘린 파일: w.bin (10바이트여야 하는데 5바이트). 지우고 다시 받으세요"),
         ("en", "file w.bin is truncated: 5 bytes, expected 10; delete it and fetch it again"),
     ],
 )

@@ -9,6 +9,7 @@ from cvnotes.figures.build import (
     build_figures,
     figure_path,
     missing_figures,
+    needs_full_profile,
     read_manifest,
     run_recipe,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "figure_path",
     "get_recipe",
     "missing_figures",
+    "needs_full_profile",
     "read_manifest",
     "recipe",
     "registered_recipes",

@@ -65,6 +65,7 @@ __all__ = [
     "build_figures",
     "figure_path",
     "missing_figures",
+    "needs_full_profile",
     "read_manifest",
     "run_recipe",
 ]
@@ -111,6 +112,8 @@ class RecipeResult:
         wall_time_s: Seconds the recipe ran; 0 when it did not run.
         missing_assets: Names of the assets that were missing.
         command: Shell command that provides the missing assets.
+        needs_full_profile: True when the assets are all cached and only the
+            profile kept the figure from being built (see `needs_full_profile`).
     """
 
     name: str
@@ -119,6 +122,35 @@ class RecipeResult:
     wall_time_s: float
     missing_assets: tuple[str, ...] = ()
     command: str | None = None
+    needs_full_profile: bool = False
+
+
+def needs_full_profile(asset_names: Sequence[str], profile: str) -> bool:
+    """Return True when a skipped figure needs the full profile rather than a fetch.
+
+    A full-profile recipe raises AssetMissingError in the quick profile even when its
+    assets are in the cache; then ``cvnotes fetch`` does not help, ``--profile full`` does.
+
+    Args:
+        asset_names: Names of the assets the AssetMissingError named.
+        profile: The profile of the build that skipped the figure.
+
+    Returns:
+        True when ``profile`` is not ``"full"`` and every asset belongs to the full
+        profile and is cached.
+
+    Example:
+        >>> needs_full_profile(["clip-vit-b-32-openai"], "full")
+        False
+    """
+    if profile == "full" or not asset_names:
+        return False
+    return all(
+        name in assets_module.ASSETS
+        and assets_module.ASSETS[name].profile == "full"
+        and assets_module.is_cached(name)
+        for name in asset_names
+    )
 
 
 def figure_path(out_dir: Path, name: str, language: str) -> Path:
@@ -385,16 +417,24 @@ def build_figures(
             if fail_on_missing:
                 failures[recipe.name] = exc
             manifest["recipes"].pop(recipe.name, None)
+            full_only = needs_full_profile(exc.asset_names, profile)
             manifest["missing"][recipe.name] = {
                 "assets": list(exc.asset_names),
                 "command": exc.command,
                 "profile": profile,
+                "needs_full_profile": full_only,
                 "title": dict(recipe.title),
             }
             _write_manifest(out_dir, manifest)
             results.append(
                 RecipeResult(
-                    recipe.name, "missing", outputs, 0.0, missing_assets=exc.asset_names, command=exc.command
+                    recipe.name,
+                    "missing",
+                    outputs,
+                    0.0,
+                    missing_assets=exc.asset_names,
+                    command=exc.command,
+                    needs_full_profile=full_only,
                 )
             )
             continue

@@ -41,17 +41,29 @@ class DeviceError(ValueError):
         device: The requested value.
         reason: ``"unknown"`` when the value is not one of ``DEVICES``,
             ``"unavailable"`` when it is ``cuda`` and PyTorch finds no CUDA GPU.
-            A command line can write its own message from these fields.
+        torch_cuda: The CUDA version PyTorch was built for (``torch.version.cuda``),
+            or None for a CPU-only build or an unknown device. A CUDA build that
+            finds no GPU points at the driver or ``$CUDA_VISIBLE_DEVICES``, not at
+            the installed PyTorch.
+
+    A command line can write its own message from these fields.
 
     Example:
         >>> error = DeviceError("tpu", "unknown")
-        >>> error.device, error.reason
-        ('tpu', 'unknown')
+        >>> error.device, error.reason, error.torch_cuda
+        ('tpu', 'unknown', None)
     """
 
-    def __init__(self, device: str, reason: str) -> None:
+    def __init__(self, device: str, reason: str, torch_cuda: str | None = None) -> None:
         if reason == "unknown":
             message = f"invalid device {device!r}: use one of {', '.join(DEVICES)}"
+        elif torch_cuda:
+            message = (
+                f"device {device!r} requested, but PyTorch finds no CUDA GPU "
+                f"(torch.cuda.is_available() is False; this PyTorch is built for CUDA {torch_cuda}): "
+                "check that the NVIDIA driver works and the GPU is visible (`nvidia-smi`, "
+                "$CUDA_VISIBLE_DEVICES), or use the device cpu or auto"
+            )
         else:
             message = (
                 f"device {device!r} requested, but PyTorch finds no CUDA GPU "
@@ -61,6 +73,7 @@ class DeviceError(ValueError):
         super().__init__(message)
         self.device = device
         self.reason = reason
+        self.torch_cuda = torch_cuda
 
 
 def resolve_device(device: str) -> str:
@@ -92,5 +105,5 @@ def resolve_device(device: str) -> str:
 
     available = torch.cuda.is_available()
     if device == "cuda" and not available:
-        raise DeviceError(device, "unavailable")
+        raise DeviceError(device, "unavailable", torch_cuda=torch.version.cuda)
     return "cuda" if available else "cpu"
