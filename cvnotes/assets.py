@@ -559,7 +559,7 @@ def clip_weight_candidates(model_name: str = "ViT-B-32", pretrained: str = "open
         The candidate pairs; empty when the tag has no Hugging Face source (a URL only).
 
     Raises:
-        ValueError: If open_clip knows no such model and tag; the message says how to list them.
+        ValueError: If open_clip has no such model and tag. The message explains how to list them.
     """
     if (model_name, pretrained) == ("ViT-B-32", "openai"):
         # The declared asset; known without importing open_clip, so is_cached works without it.
@@ -593,7 +593,7 @@ def clip_cached_file(root: Path, model_name: str = "ViT-B-32", pretrained: str =
         pretrained: open_clip pretrained tag; ``"openai"`` by default.
 
     Raises:
-        ValueError: If open_clip knows no such model and tag.
+        ValueError: If open_clip has no such model and tag.
     """
     try:
         from huggingface_hub import try_to_load_from_cache

@@ -585,7 +585,7 @@ def pretrained_clip(
         AssetMissingError: If ``offline`` is set and the weights are not cached. For
             ViT-B-32 with ``"openai"`` the message names ``cvnotes fetch clip-vit-b-32-openai``;
             for other pairs it names a Python command that fetches them.
-        ValueError: If open_clip knows no such model and tag.
+        ValueError: If open_clip has no such model and tag.
         ImportError: If open_clip is not installed (``pip install open-clip-torch``).
 
     Example:

@@ -2,7 +2,7 @@
 
 A real ViT-B/32 checkpoint is 600 MB and CIFAR-100 is 160 MB, neither of which a test may download.
 The tiny model uses open_clip's own CLIP class, tokenizer and preprocess, with one transformer layer
-per tower and 32x32 inputs; it builds in well under a second on a CPU.
+per tower and 32x32 inputs, so it builds in well under a second on a CPU.
 """
 
 from __future__ import annotations

@@ -359,7 +359,7 @@ def test_unknown_pair_rejected(tmp_path, no_network):
         models.pretrained_clip(offline=True, cache=tmp_path, pretrained="nope")
 
 
-def test_clip_cached_file_finds_another_tag_in_the_hub_cache(tmp_path):
+def test_clip_cached_file_other_tag(tmp_path):
     (repository, file_name), _ = assets.clip_weight_candidates("ViT-B-16", "laion2b_s34b_b88k")
     folder = assets.open_clip_dir(tmp_path) / f"models--{repository.replace('/', '--')}"
     (folder / "refs").mkdir(parents=True)

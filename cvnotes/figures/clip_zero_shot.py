@@ -13,10 +13,10 @@ profile. In the quick profile, or offline without the cached assets, they raise
 [`AssetMissingError`][cvnotes.assets.AssetMissingError] so the page shows a note
 naming `cvnotes fetch clip-vit-b-32-openai cifar-100`.
 
-The test images are embedded once per build process; every prompt variant
-(the notes' single prompt, the 18-template ensemble, reworded class names, an
-added "sunset" class) reuses those embeddings. On a CPU the embedding pass takes
-minutes; the GPU job runs it on ``context.device``.
+The test images are embedded once per build process. Every prompt variant (the
+notes' single prompt, the 18-template ensemble, reworded class names, an added
+"sunset" class) reuses those embeddings. On a CPU the embedding pass takes
+minutes, so the GPU job runs it on ``context.device``.
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ _SEA_TEXT = {
 
 
 def _model_input_picture(classifier: ZeroShotClassifier, image: Any) -> np.ndarray:
-    """Return the preprocessed image as the model sees it, un-normalised to [0, 1] for display."""
+    """Return the model's preprocessed input image, un-normalised to [0, 1] for display."""
     tensor = classifier.preprocess(image)
     normalize = [step for step in getattr(classifier.preprocess, "transforms", []) if hasattr(step, "mean")]
     if normalize:
