@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -318,17 +319,14 @@ def _build(args: argparse.Namespace) -> int:
             print(_("{name}: built in {seconds:.1f} s").format(name=result.name, seconds=result.wall_time_s))
         elif result.status == "up to date":
             print(_("{name}: up to date").format(name=result.name))
-    counts = {
-        status: sum(result.status == status for result in results) for status in ("built", "up to date")
-    }
-    skipped = sum(result.status == "missing" for result in results)
+    counts = Counter(result.status for result in results)
     summary = _(
         "{built} built, {current} up to date, {skipped} skipped (see the warnings above); figures and manifest "
         "in {directory}"
     )
     print(
         summary.format(
-            built=counts["built"], current=counts["up to date"], skipped=skipped, directory=args.out
+            built=counts["built"], current=counts["up to date"], skipped=counts["missing"], directory=args.out
         )
     )
     return 0
@@ -477,7 +475,8 @@ def _run(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "figures":
-        from cvnotes.figures import DEVICES, PROFILES
+        from cvnotes.figures import DEFAULT_DEVICE, DEVICES, PROFILES
+        from cvnotes.figures.device import DEVICE_ENV
 
         # argparse checks choices on the command line only, not a default taken from the environment.
         if args.profile not in PROFILES:
@@ -486,9 +485,6 @@ def _run(argv: list[str]) -> int:
                     profile=args.profile, choices=", ".join(PROFILES)
                 )
             )
-        from cvnotes.figures import DEFAULT_DEVICE
-        from cvnotes.figures.device import DEVICE_ENV
-
         # The option overrides the environment; an error about the device names the variable it came from.
         args.device_from_environment = args.device is None and DEVICE_ENV in os.environ
         if args.device is None:
